@@ -1,0 +1,37 @@
+"""The money and quantity rules of package_bundles (SPEC §3).
+
+Plain Python on Decimal: no frappe import, no database. Controllers and hooks
+translate documents into these types and apply the plans they return.
+"""
+
+from package_bundles.engine.allocation import (
+	PackageLine,
+	allocate,
+	default_price,
+	largest_remainder,
+	standard_amounts,
+	validate_package_lines,
+	validate_quantity,
+)
+from package_bundles.engine.errors import (
+	DuplicateItemError,
+	EngineError,
+	FractionalQuantityError,
+	InvalidPrecisionError,
+	InvalidQuantityError,
+	NegativePriceError,
+	NoItemsError,
+	OverRedemptionError,
+	RefundNotAllowedError,
+)
+from package_bundles.engine.ledger import Credit, JournalLine, recognition_lines
+from package_bundles.engine.lifecycle import LineState, balance_status, refund_value
+from package_bundles.engine.money import floor_money, quantum, round_money, to_decimal
+from package_bundles.engine.recognition import (
+	breakage_amount,
+	deferred_value,
+	recognized_value,
+	redemption_value,
+)
+from package_bundles.engine.redemption import Holding, InvoiceRow, Portion, RowPlan, plan_redemption
+from package_bundles.engine.tax import component_tax, weighted_tax_rates

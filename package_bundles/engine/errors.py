@@ -1,0 +1,41 @@
+"""Exceptions raised by the engine.
+
+The engine never imports frappe, so these derive from ValueError; the app maps
+them to translated ``frappe.throw`` messages with the same class names.
+"""
+
+
+class EngineError(ValueError):
+	"""Base class for every refusal the engine makes."""
+
+
+class NoItemsError(EngineError):
+	pass
+
+
+class InvalidQuantityError(EngineError):
+	pass
+
+
+class FractionalQuantityError(InvalidQuantityError):
+	pass
+
+
+class NegativePriceError(EngineError):
+	pass
+
+
+class DuplicateItemError(EngineError):
+	pass
+
+
+class InvalidPrecisionError(EngineError):
+	pass
+
+
+class OverRedemptionError(EngineError):
+	"""More units asked of a balance line than it still holds."""
+
+
+class RefundNotAllowedError(EngineError):
+	pass
