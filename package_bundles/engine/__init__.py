@@ -32,6 +32,7 @@ from package_bundles.engine.recognition import (
 	deferred_value,
 	recognized_value,
 	redemption_value,
+	reversal_value,
 )
 from package_bundles.engine.redemption import Holding, InvoiceRow, Portion, RowPlan, plan_redemption
 from package_bundles.engine.tax import component_tax, weighted_tax_rates

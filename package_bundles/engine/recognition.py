@@ -27,14 +27,34 @@ def recognized_value(allocated, qty_purchased, qty_consumed, precision: int) -> 
 	return floor_money(allocated * consumed / purchased, precision)
 
 
-def redemption_value(allocated, qty_purchased, qty_consumed_before, qty, precision: int) -> Decimal:
-	"""Value moved by redeeming ``qty`` more units of a line."""
+def redemption_value(
+	allocated, qty_purchased, qty_consumed_before, qty, precision: int, recognized_before=None
+) -> Decimal:
+	"""Value moved by redeeming ``qty`` more units of a line.
+
+	``recognized_before`` is what the line has actually moved so far; it equals
+	the cumulative value except after an undo of an earlier redemption, and
+	using it keeps the total moved equal to the allocation when the line is used up.
+	"""
 	qty = to_decimal(qty)
 	if qty <= 0:
 		raise InvalidQuantityError(f"Quantity redeemed must be greater than zero, not {qty}")
 	before = to_decimal(qty_consumed_before)
-	return recognized_value(allocated, qty_purchased, before + qty, precision) - recognized_value(
-		allocated, qty_purchased, before, precision
+	target = recognized_value(allocated, qty_purchased, before + qty, precision)
+	if recognized_before is None:
+		recognized_before = recognized_value(allocated, qty_purchased, before, precision)
+	return max(target - round_money(to_decimal(recognized_before), precision), ZERO)
+
+
+def reversal_value(moved, qty_moved, qty_returned_before, qty, precision: int) -> Decimal:
+	"""Value given back when ``qty`` more of a redemption's ``qty_moved`` units are returned.
+
+	Cumulative over the redemption itself, so returning all of it gives back
+	exactly what it moved.
+	"""
+	before = to_decimal(qty_returned_before)
+	return recognized_value(moved, qty_moved, before + to_decimal(qty), precision) - recognized_value(
+		moved, qty_moved, before, precision
 	)
 
 

@@ -24,12 +24,14 @@ class Holding:
 	qty_remaining: Decimal
 	purchase_date: date
 	expiry_date: date | None = None
+	paid: bool = True
 
 	def __post_init__(self):
 		object.__setattr__(self, "qty_remaining", to_decimal(self.qty_remaining))
 
 	def usable_on(self, posting_date: date) -> bool:
-		if self.qty_remaining <= 0 or self.purchase_date > posting_date:
+		"""Paid, holding units, bought on or before the date and not expired on it."""
+		if not self.paid or self.qty_remaining <= 0 or self.purchase_date > posting_date:
 			return False
 		return self.expiry_date is None or self.expiry_date >= posting_date
 

@@ -1,0 +1,58 @@
+app_name = "package_bundles"
+app_title = "Package Bundles"
+app_publisher = "package_bundles developers"
+app_description = "Prepaid packages for medical practices on ERPNext"
+app_email = "developers@package-bundles.invalid"
+app_license = "mit"
+
+# The bare name makes install-app look the app up on the network.
+required_apps = ["frappe/erpnext"]
+
+export_python_type_annotations = True
+
+# Installation
+# ------------
+after_install = "package_bundles.install.after_install"
+after_migrate = "package_bundles.install.after_migrate"
+before_uninstall = "package_bundles.install.before_uninstall"
+
+fixtures = [{"dt": "Role", "filters": [["name", "in", ["Package Manager"]]]}]
+
+# Desk
+# ----
+doctype_js = {"Sales Invoice": "public/js/sales_invoice.js"}
+
+# Document Events
+# ---------------
+doc_events = {
+	"Sales Invoice": {
+		"before_validate": "package_bundles.invoice.before_validate",
+		"validate": "package_bundles.invoice.validate",
+		"before_submit": "package_bundles.invoice.before_submit",
+		"on_submit": "package_bundles.invoice.on_submit",
+		"before_cancel": "package_bundles.invoice.before_cancel",
+		"on_cancel": "package_bundles.invoice.on_cancel",
+	},
+	"Payment Entry": {
+		"on_submit": "package_bundles.payment.refresh_paid_balances",
+		"on_cancel": "package_bundles.payment.refresh_paid_balances",
+	},
+	"Journal Entry": {
+		"before_cancel": "package_bundles.accounting.prevent_manual_cancel",
+		"on_submit": "package_bundles.payment.refresh_paid_balances",
+		"on_cancel": "package_bundles.payment.refresh_paid_balances",
+	},
+	"Item": {
+		"on_update": "package_bundles.catalog.clear_catalog_cache",
+	},
+}
+
+# Scheduled Tasks
+# ---------------
+scheduler_events = {
+	"daily": ["package_bundles.expiry.expire_balances"],
+}
+
+# Testing
+# -------
+before_tests = "package_bundles.test_fixtures.before_tests"

@@ -1,0 +1,136 @@
+"""Install and uninstall: custom fields on ERPNext doctypes, the role, the item group."""
+
+import frappe
+from frappe import _
+from frappe.custom.doctype.custom_field.custom_field import create_custom_fields
+
+PACKAGE_MANAGER = "Package Manager"
+PACKAGES_ITEM_GROUP = "Packages"
+
+
+def after_install():
+	create_custom_fields(get_custom_fields(), ignore_validate=True)
+	make_package_manager_role()
+	make_packages_item_group()
+
+
+def after_migrate():
+	create_custom_fields(get_custom_fields(), ignore_validate=True)
+	make_package_manager_role()
+
+
+def before_uninstall():
+	delete_custom_fields(get_custom_fields())
+
+
+def get_custom_fields():
+	return {
+		"Sales Invoice Item": [
+			{
+				"fieldname": "package_section",
+				"fieldtype": "Section Break",
+				"label": _("Prepaid Package"),
+				"insert_after": "page_break",
+				"collapsible": 1,
+			},
+			{
+				"fieldname": "package_balance",
+				"fieldtype": "Link",
+				"label": _("Package Balance"),
+				"options": "Package Balance",
+				"insert_after": "package_section",
+				"read_only": 1,
+				"in_list_view": 0,
+				"description": _("The prepaid package balance this row was redeemed from."),
+			},
+			{
+				"fieldname": "prepaid_package",
+				"fieldtype": "Link",
+				"label": _("Prepaid Package Sold"),
+				"options": "Prepaid Package",
+				"insert_after": "package_balance",
+				"read_only": 1,
+			},
+			{
+				"fieldname": "package_column_break",
+				"fieldtype": "Column Break",
+				"insert_after": "prepaid_package",
+			},
+			{
+				"fieldname": "skip_package_redemption",
+				"fieldtype": "Check",
+				"label": _("Charge Normally (Do Not Redeem From a Package)"),
+				"insert_after": "package_column_break",
+				"default": "0",
+			},
+			{
+				"fieldname": "package_row_group",
+				"fieldtype": "Data",
+				"label": _("Package Row Group"),
+				"insert_after": "skip_package_redemption",
+				"hidden": 1,
+				"read_only": 1,
+				"no_copy": 1,
+				"description": _("Rows split from one row across balances share this key."),
+			},
+		],
+		"Journal Entry": [
+			{
+				"fieldname": "package_sales_invoice",
+				"fieldtype": "Link",
+				"label": _("Package Invoice"),
+				"options": "Sales Invoice",
+				"insert_after": "voucher_type",
+				"read_only": 1,
+				"no_copy": 1,
+				"depends_on": "package_sales_invoice",
+				"description": _("Posted by Package Bundles for this invoice."),
+			},
+			{
+				"fieldname": "package_balance",
+				"fieldtype": "Link",
+				"label": _("Package Balance"),
+				"options": "Package Balance",
+				"insert_after": "package_sales_invoice",
+				"read_only": 1,
+				"no_copy": 1,
+				"depends_on": "package_balance",
+			},
+		],
+	}
+
+
+def delete_custom_fields(custom_fields: dict):
+	"""Remove the fields and their columns, so uninstall leaves nothing behind."""
+	for doctype, fields in custom_fields.items():
+		fieldnames = [field["fieldname"] for field in fields]
+		frappe.db.delete("Custom Field", {"fieldname": ("in", fieldnames), "dt": doctype})
+		frappe.db.delete("Property Setter", {"field_name": ("in", fieldnames), "doc_type": doctype})
+		existing = set(frappe.db.get_table_columns(doctype))
+		for fieldname in fieldnames:
+			if fieldname in existing:
+				frappe.db.sql_ddl(f"alter table `tab{doctype}` drop column `{fieldname}`")
+		frappe.clear_cache(doctype=doctype)
+
+
+def make_package_manager_role():
+	if not frappe.db.exists("Role", PACKAGE_MANAGER):
+		frappe.get_doc(
+			{"doctype": "Role", "role_name": PACKAGE_MANAGER, "desk_access": 1, "is_custom": 0}
+		).insert(ignore_permissions=True)
+
+
+def make_packages_item_group():
+	if frappe.db.exists("Item Group", PACKAGES_ITEM_GROUP):
+		return
+	parent = frappe.db.get_value("Item Group", {"is_group": 1, "parent_item_group": ("is", "not set")})
+	if not parent:
+		return  # the setup wizard has not made the item tree yet; the first package makes the group
+	frappe.get_doc(
+		{
+			"doctype": "Item Group",
+			"item_group_name": PACKAGES_ITEM_GROUP,
+			"parent_item_group": parent,
+			"is_group": 0,
+		}
+	).insert(ignore_permissions=True)

@@ -1,0 +1,63 @@
+# Copyright (c) 2026, package_bundles developers and contributors
+# For license information, please see license.txt
+
+from decimal import Decimal
+
+import frappe
+from frappe import _
+from frappe.model.document import Document
+from frappe.utils import flt, getdate, nowdate
+
+from package_bundles import engine
+from package_bundles.exceptions import BalanceReadOnlyError
+
+
+class PackageBalance(Document):
+	# begin: auto-generated types
+	# end: auto-generated types
+
+	def validate(self):
+		self.validate_written_by_app()
+		self.set_totals()
+
+	def on_trash(self):
+		self.validate_written_by_app()
+
+	def validate_written_by_app(self):
+		if not self.flags.written_by_package_bundles:
+			frappe.throw(
+				_("Package Balances are written by the app from invoices; they cannot be created or edited by hand"),
+				BalanceReadOnlyError,
+			)
+
+	def set_totals(self):
+		self.total_allocated = sum(flt(item.allocated_amount) for item in self.items)
+		self.total_recognized = sum(flt(item.recognized_amount) for item in self.items)
+		self.total_deferred = sum(flt(item.deferred_amount) for item in self.items)
+
+
+def write_balance(balance: PackageBalance):
+	"""Insert or save a balance on the app's behalf."""
+	balance.flags.written_by_package_bundles = True
+	balance.flags.ignore_permissions = True
+	if balance.is_new():
+		balance.insert()
+	else:
+		balance.save()
+	return balance
+
+
+def balance_status(balance, paid: bool, today=None) -> str:
+	remaining = sum((Decimal(str(flt(item.qty_remaining))) for item in balance.items), Decimal(0))
+	return engine.balance_status(
+		cancelled=balance.status == "Cancelled",
+		refunded=balance.status == "Refunded",
+		paid=paid,
+		qty_remaining=remaining,
+		expiry_date=getdate(balance.expiry_date) if balance.expiry_date else None,
+		today=getdate(today or nowdate()),
+	)
+
+
+def on_doctype_update():
+	frappe.db.add_index("Package Balance", ["customer", "company", "status"])

@@ -1,0 +1,81 @@
+# Copyright (c) 2026, package_bundles developers and contributors
+# For license information, please see license.txt
+
+import frappe
+from frappe import _
+from frappe.model.document import Document
+
+from package_bundles.exceptions import DeferredAccountMissingError, PackageError
+
+
+class PackageSettings(Document):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		from package_bundles.package_bundles.doctype.package_settings_account.package_settings_account import (
+			PackageSettingsAccount,
+		)
+
+		accounts: DF.Table[PackageSettingsAccount]
+		allow_unused_refund: DF.Check
+		package_before_membership: DF.Check
+		recognize_breakage: DF.Check
+		require_full_payment: DF.Check
+	# end: auto-generated types
+
+	def validate(self):
+		self.validate_accounts()
+
+	def validate_accounts(self):
+		seen = set()
+		for row in self.accounts:
+			if row.company in seen:
+				frappe.throw(
+					_("Row #{0}: Company {1} is listed more than once").format(row.idx, frappe.bold(row.company)),
+					PackageError,
+				)
+			seen.add(row.company)
+			for fieldname in ("deferred_revenue_account", "breakage_income_account"):
+				account = row.get(fieldname)
+				if account and frappe.db.get_value("Account", account, "company") != row.company:
+					frappe.throw(
+						_("Row #{0}: Account {1} does not belong to company {2}").format(
+							row.idx, frappe.bold(account), frappe.bold(row.company)
+						),
+						PackageError,
+					)
+
+
+def get_settings() -> "PackageSettings":
+	return frappe.get_cached_doc("Package Settings")
+
+
+def _company_row(company: str):
+	return next((row for row in get_settings().accounts if row.company == company), None)
+
+
+def get_deferred_revenue_account(company: str) -> str:
+	"""Package Settings' account for the company, else Company.default_deferred_revenue_account."""
+	row = _company_row(company)
+	account = (row and row.deferred_revenue_account) or frappe.get_cached_value(
+		"Company", company, "default_deferred_revenue_account"
+	)
+	if not account:
+		frappe.throw(
+			_(
+				"Set a Default Deferred Revenue Account on company {0} (or one in Package Settings) before selling prepaid packages"
+			).format(frappe.bold(company)),
+			DeferredAccountMissingError,
+		)
+	return account
+
+
+def get_breakage_income_account(company: str) -> str | None:
+	"""None means: each item's own income account."""
+	row = _company_row(company)
+	return row.breakage_income_account if row else None

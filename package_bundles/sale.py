@@ -1,0 +1,471 @@
+"""Selling packages on a Sales Invoice: purchase rows, balances, refunds (SPEC §3 Sale, Payment, Refund).
+
+The invoice module hands this module the rows whose item is a package's sales
+item; it validates them, and on submit or cancel writes the balances and the
+journal entries. Money comes from the engine.
+"""
+
+from decimal import Decimal
+
+import frappe
+from frappe import _
+from frappe.query_builder import DocType
+from frappe.utils import add_days, add_months, flt, getdate, nowdate
+
+from package_bundles import engine
+from package_bundles.accounting import (
+	cancel_journal_entry,
+	company_cost_center,
+	item_cost_center,
+	item_income_account,
+	post_journal_entry,
+)
+from package_bundles.catalog import clear_catalog_cache, get_package_item_map
+from package_bundles.exceptions import (
+	BalanceAlreadyRedeemedError,
+	PackageCurrencyError,
+	PackageDisabledError,
+	PackageDiscountError,
+	PackageError,
+	PackageQuantityError,
+	PackageRateError,
+	RefundNotAllowedError,
+)
+from package_bundles.package_bundles.doctype.package_balance.package_balance import (
+	balance_status,
+	write_balance,
+)
+from package_bundles.package_bundles.doctype.package_settings.package_settings import (
+	get_deferred_revenue_account,
+	get_settings,
+)
+from package_bundles.package_bundles.doctype.prepaid_package.prepaid_package import currency_precision
+from package_bundles.taxes import weighted_item_tax_rate
+
+UPON_PURCHASE = "Upon Purchase"
+LIVE_STATUSES = ("Awaiting Payment", "Active", "Exhausted", "Expired")
+
+
+# --- validate ---------------------------------------------------------------
+
+
+def validate_purchase_rows(doc, purchase_rows: list) -> None:
+	"""purchase_rows: (row, package name) pairs of the invoice's package rows."""
+	validate_no_invoice_discount(doc)
+	deferred_account = get_deferred_revenue_account(doc.company)
+	for row, package_name in purchase_rows:
+		package = frappe.get_cached_doc("Prepaid Package", package_name)
+		validate_package_company(doc, row, package)
+		validate_purchase_qty(doc, row)
+		if doc.is_return:
+			components = validate_refund_row(doc, row, package)
+		else:
+			validate_package_enabled(row, package)
+			validate_purchase_rate(row, package)
+			components = [(item.item_code, Decimal(str(item.allocated_amount))) for item in package.items]
+		set_purchase_row_details(row, package, deferred_account)
+		row.item_tax_rate = weighted_item_tax_rate(doc, components, abs_price(components))
+
+
+def abs_price(components) -> Decimal:
+	return sum((value for _item, value in components), Decimal(0))
+
+
+def validate_no_invoice_discount(doc):
+	if flt(doc.discount_amount) or flt(doc.additional_discount_percentage):
+		frappe.throw(
+			_(
+				"An invoice-level discount cannot be applied to an invoice that sells a prepaid package; change the package price instead"
+			),
+			PackageDiscountError,
+		)
+
+
+def validate_package_company(doc, row, package):
+	if package.company != doc.company:
+		frappe.throw(
+			_("Row #{0}: Package {1} belongs to company {2}, not {3}").format(
+				row.idx, frappe.bold(package.name), frappe.bold(package.company), frappe.bold(doc.company)
+			),
+			PackageError,
+		)
+	if doc.currency != package.currency:
+		frappe.throw(
+			_("Row #{0}: Package {1} is sold in {2}; this invoice is in {3}").format(
+				row.idx, frappe.bold(package.name), frappe.bold(package.currency), frappe.bold(doc.currency)
+			),
+			PackageCurrencyError,
+		)
+
+
+def validate_package_enabled(row, package):
+	if package.disabled:
+		frappe.throw(
+			_("Row #{0}: Package {1} is disabled and cannot be sold").format(row.idx, frappe.bold(package.name)),
+			PackageDisabledError,
+		)
+
+
+def validate_purchase_qty(doc, row):
+	qty = abs(flt(row.qty))
+	if qty <= 0 or qty != int(qty) or (flt(row.qty) < 0) != bool(doc.is_return):
+		frappe.throw(
+			_("Row #{0}: Package {1} is sold in whole instances; quantity {2} is not allowed").format(
+				row.idx, frappe.bold(row.item_code), row.qty
+			),
+			PackageQuantityError,
+		)
+	if flt(row.conversion_factor) != 1:
+		frappe.throw(
+			_("Row #{0}: Package {1} is sold per package (UOM {2})").format(
+				row.idx, frappe.bold(row.item_code), frappe.bold(row.stock_uom)
+			),
+			PackageQuantityError,
+		)
+
+
+def validate_purchase_rate(row, package):
+	if flt(row.rate, row.precision("rate")) != flt(package.package_price, row.precision("rate")) or flt(
+		row.discount_percentage
+	):
+		frappe.throw(
+			_(
+				"Row #{0}: The rate of package {1} is {2}; it cannot be changed on the invoice. Edit the package price instead."
+			).format(row.idx, frappe.bold(package.name), frappe.bold(package.package_price)),
+			PackageRateError,
+		)
+
+
+def set_purchase_row_details(row, package, deferred_account):
+	row.prepaid_package = package.name
+	row.package_balance = None
+	row.income_account = deferred_account
+	row.enable_deferred_revenue = 0
+	row.description = package.description
+	row.item_tax_template = None
+
+
+# --- refunds (credit note against the purchase invoice) ----------------------
+
+
+def validate_refund_row(doc, row, package) -> list[tuple[str, Decimal]]:
+	"""Choose the instances a credit-note row returns and fix its rate; returns tax components."""
+	balances = refund_selection(doc, row, lock=False)
+	if len(balances) == 1 and balances[0].used:
+		row.rate = flt(balances[0].refund_value)
+		row.discount_percentage = 0
+		row.discount_amount = 0
+		row.price_list_rate = flt(balances[0].package_price)
+		return balances[0].unused_components
+	validate_purchase_rate(row, frappe._dict(name=package.name, package_price=balances[0].package_price))
+	components: dict[str, Decimal] = {}
+	for balance in balances:
+		for item_code, value in balance.unused_components:
+			components[item_code] = components.get(item_code, Decimal(0)) + value
+	return list(components.items())
+
+
+def refund_selection(doc, row, lock: bool) -> list[frappe._dict]:
+	"""Balances of the returned purchase row that this credit-note row refunds.
+
+	Unused instances go first. A used one may be refunded (one per credit-note
+	row, at the deferred value of what is left) only where Package Settings allow.
+	"""
+	instances = int(abs(flt(row.qty)))
+	original_row = row.get("sales_invoice_item")
+	balances = load_refundable_balances(doc.return_against, original_row, row.item_code, lock)
+	unused = [b for b in balances if not b.used]
+	if instances <= len(unused):
+		return unused[:instances]
+
+	balance_name = (unused or balances or [frappe._dict(name=row.item_code)])[0].name
+	if not get_settings().allow_unused_refund and any(b.used for b in balances):
+		frappe.throw(
+			_(
+				"Row #{0}: Package balance {1} has redemptions and cannot be refunded. Package Settings can allow refunding the unused items of a partly used package."
+			).format(row.idx, frappe.bold(balance_name)),
+			RefundNotAllowedError,
+		)
+	if instances > len(balances):
+		frappe.throw(
+			_("Row #{0}: Only {1} instances of package {2} are left to refund on invoice {3}").format(
+				row.idx, len(balances), frappe.bold(row.item_code), frappe.bold(doc.return_against)
+			),
+			RefundNotAllowedError,
+		)
+	if instances != 1 or unused:
+		frappe.throw(
+			_(
+				"Row #{0}: Refund each partly used package balance on its own credit-note row with quantity -1, after the unused ones"
+			).format(row.idx),
+			RefundNotAllowedError,
+		)
+	return [balances[0]]
+
+
+def load_refundable_balances(purchase_invoice, original_row, item_code, lock: bool) -> list[frappe._dict]:
+	Balance = DocType("Package Balance")
+	query = (
+		frappe.qb.from_(Balance)
+		.select("*")
+		.where(Balance.sales_invoice == purchase_invoice)
+		.where(Balance.status.isin(LIVE_STATUSES))
+		.orderby(Balance.name)
+	)
+	if original_row:
+		query = query.where(Balance.sales_invoice_item == original_row)
+	else:
+		query = query.where(Balance.prepaid_package == get_package_item_map().get(item_code))
+	if lock:
+		query = query.for_update()
+	balances = query.run(as_dict=True)
+	items_by_balance = load_balance_items([b.name for b in balances], lock)
+	precision = None
+	for balance in balances:
+		precision = precision or currency_precision(balance.currency)
+		balance["items"] = items_by_balance.get(balance.name, [])
+		balance["used"] = any(flt(item.qty_redeemed) > 0 for item in balance["items"])
+		balance["unused_components"] = [
+			(
+				item.item_code,
+				engine.deferred_value(
+					Decimal(str(item.allocated_amount)),
+					Decimal(str(item.qty_purchased)),
+					Decimal(str(item.qty_redeemed)),
+					precision,
+				),
+			)
+			for item in balance["items"]
+		]
+		balance["refund_value"] = sum((value for _code, value in balance["unused_components"]), Decimal(0))
+	return sorted(balances, key=lambda b: (b.used, b.name))
+
+
+def load_balance_items(balance_names: list[str], lock: bool = False) -> dict[str, list]:
+	if not balance_names:
+		return {}
+	Item = DocType("Package Balance Item")
+	query = (
+		frappe.qb.from_(Item)
+		.select("*")
+		.where(Item.parent.isin(balance_names))
+		.where(Item.parenttype == "Package Balance")
+		.orderby(Item.parent)
+		.orderby(Item.idx)
+	)
+	if lock:
+		query = query.for_update()
+	grouped: dict[str, list] = {}
+	for item in query.run(as_dict=True):
+		grouped.setdefault(item.parent, []).append(item)
+	return grouped
+
+
+# --- submit -----------------------------------------------------------------
+
+
+def on_submit_purchase(doc, purchase_rows: list) -> None:
+	if doc.is_return:
+		refund_balances(doc, purchase_rows)
+	else:
+		create_balances(doc, purchase_rows)
+
+
+def create_balances(doc, purchase_rows):
+	paid = is_paid(doc)
+	upon_purchase_credits = []
+	upon_purchase_balances = []
+	for row, package_name in purchase_rows:
+		package = frappe.get_doc("Prepaid Package", package_name)
+		for _instance in range(int(flt(row.qty))):
+			balance = new_balance(doc, row, package, paid)
+			if balance.revenue_recognition == UPON_PURCHASE:
+				upon_purchase_balances.append(balance.name)
+				upon_purchase_credits += [
+					engine.Credit(item.income_account, item.cost_center, Decimal(str(item.allocated_amount)))
+					for item in balance.items
+				]
+	if upon_purchase_credits:
+		deferred_account = get_deferred_revenue_account(doc.company)
+		journal_entry = post_journal_entry(
+			doc.company,
+			doc.posting_date,
+			engine.recognition_lines(deferred_account, upon_purchase_credits, company_cost_center(doc.company)),
+			_("Revenue of prepaid packages recognized upon purchase, invoice {0}").format(doc.name),
+			sales_invoice=doc.name,
+		)
+		Balance = DocType("Package Balance")
+		frappe.qb.update(Balance).set(Balance.recognition_journal_entry, journal_entry).where(
+			Balance.name.isin(upon_purchase_balances)
+		).run()
+	clear_catalog_cache()
+
+
+def new_balance(doc, row, package, paid: bool):
+	whole_uoms = set(
+		frappe.get_all(
+			"UOM", filters={"name": ("in", [i.uom for i in package.items]), "must_be_whole_number": 1}, pluck="name"
+		)
+	)
+	upon_purchase = package.revenue_recognition == UPON_PURCHASE
+	balance = frappe.new_doc("Package Balance")
+	balance.update(
+		{
+			"customer": doc.customer,
+			"company": doc.company,
+			"currency": package.currency,
+			"prepaid_package": package.name,
+			"revenue_recognition": package.revenue_recognition,
+			"sales_invoice": doc.name,
+			"sales_invoice_item": row.name,
+			"purchase_date": doc.posting_date,
+			"expiry_date": expiry_date_for(package, doc.posting_date),
+			"package_price": package.package_price,
+			"deferred_revenue_account": row.income_account,
+		}
+	)
+	for item in package.items:
+		balance.append(
+			"items",
+			{
+				"item_code": item.item_code,
+				"item_name": item.item_name,
+				"item_group": item.item_group,
+				"uom": item.uom,
+				"whole_number": int(item.uom in whole_uoms),
+				"is_stock_item": item.is_stock_item,
+				"qty_purchased": item.qty,
+				"qty_redeemed": 0,
+				"qty_remaining": item.qty,
+				"allocated_amount": item.allocated_amount,
+				"recognized_amount": item.allocated_amount if upon_purchase else 0,
+				"deferred_amount": 0 if upon_purchase else item.allocated_amount,
+				"income_account": item_income_account(item.item_code, doc.company),
+				"cost_center": item_cost_center(item.item_code, doc.company) or row.cost_center,
+			},
+		)
+	balance.status = balance_status(balance, paid=paid)
+	write_balance(balance)
+	return balance
+
+
+def expiry_date_for(package, purchase_date):
+	if package.expiry_date:
+		return package.expiry_date
+	if package.valid_for_days:
+		return add_days(purchase_date, package.valid_for_days)
+	if package.valid_for_months:
+		return add_months(purchase_date, package.valid_for_months)
+	return None
+
+
+def is_paid(doc) -> bool:
+	return not get_settings().require_full_payment or flt(doc.outstanding_amount) <= 0
+
+
+def refund_balances(doc, purchase_rows):
+	deferred_account = get_deferred_revenue_account(doc.company)
+	reversal_credits = []
+	refunded = []
+	for row, _package in purchase_rows:
+		for balance in refund_selection(doc, row, lock=True):
+			refunded.append(balance.name)
+			if balance.revenue_recognition == UPON_PURCHASE:
+				# revenue already recognized for the unused part goes back to deferred, where the credit note takes it
+				for item, (_code, value) in zip(balance["items"], balance.unused_components, strict=True):
+					reversal_credits.append(engine.Credit(item.income_account, item.cost_center, value))
+			Item = DocType("Package Balance Item")
+			frappe.qb.update(Item).set(Item.deferred_amount, 0).where(Item.parent == balance.name).run()
+	journal_entry = post_journal_entry(
+		doc.company,
+		doc.posting_date,
+		engine.recognition_lines(deferred_account, reversal_credits, company_cost_center(doc.company), reverse=True),
+		_("Refund of prepaid packages, credit note {0}").format(doc.name),
+		sales_invoice=doc.name,
+	)
+	if refunded:
+		Balance = DocType("Package Balance")
+		frappe.qb.update(Balance).set(Balance.status, "Refunded").set(Balance.refund_invoice, doc.name).set(
+			Balance.refund_journal_entry, journal_entry
+		).set(Balance.modified, frappe.utils.now()).where(Balance.name.isin(refunded)).run()
+		refresh_balance_totals(refunded)
+
+
+# --- cancel -----------------------------------------------------------------
+
+
+def before_cancel_purchase(doc) -> None:
+	if doc.is_return:
+		return
+	Balance = DocType("Package Balance")
+	Item = DocType("Package Balance Item")
+	redeemed = (
+		frappe.qb.from_(Item)
+		.join(Balance)
+		.on(Item.parent == Balance.name)
+		.select(Balance.name)
+		.where(Balance.sales_invoice == doc.name)
+		.where(Item.qty_redeemed > 0)
+		.orderby(Balance.name)
+		.limit(1)
+		.run(pluck=True)
+	)
+	if redeemed:
+		frappe.throw(
+			_(
+				"Invoice {0} cannot be cancelled: package balance {1} has redemptions. Cancel those invoices first."
+			).format(frappe.bold(doc.name), frappe.bold(redeemed[0])),
+			BalanceAlreadyRedeemedError,
+		)
+
+
+def on_cancel_purchase(doc) -> None:
+	Balance = DocType("Package Balance")
+	Item = DocType("Package Balance Item")
+	if doc.is_return:
+		restore_refunded_balances(doc)
+		return
+	balances = frappe.get_all(
+		"Package Balance", filters={"sales_invoice": doc.name}, fields=["name", "recognition_journal_entry"], order_by="name asc"
+	)
+	for journal_entry in {b.recognition_journal_entry for b in balances if b.recognition_journal_entry}:
+		cancel_journal_entry(journal_entry)
+	names = [b.name for b in balances]
+	if names:
+		frappe.qb.update(Balance).set(Balance.status, "Cancelled").set(Balance.modified, frappe.utils.now()).where(
+			Balance.name.isin(names)
+		).run()
+		frappe.qb.update(Item).set(Item.deferred_amount, 0).where(Item.parent.isin(names)).run()
+		refresh_balance_totals(names)
+
+
+def restore_refunded_balances(doc):
+	Balance = DocType("Package Balance")
+	balances = frappe.get_all(
+		"Package Balance",
+		filters={"refund_invoice": doc.name, "status": "Refunded"},
+		fields=["name", "refund_journal_entry"],
+		order_by="name asc",
+	)
+	for journal_entry in {b.refund_journal_entry for b in balances if b.refund_journal_entry}:
+		cancel_journal_entry(journal_entry)
+	for row in balances:
+		balance = frappe.get_doc("Package Balance", row.name, for_update=True)
+		precision = currency_precision(balance.currency)
+		for item in balance.items:
+			item.deferred_amount = (
+				0
+				if balance.revenue_recognition == UPON_PURCHASE
+				else flt(engine.deferred_value(item.allocated_amount, item.qty_purchased, item.qty_redeemed, precision))
+			)
+		balance.refund_invoice = None
+		balance.refund_journal_entry = None
+		balance.status = "Active"
+		balance.status = balance_status(balance, paid=is_paid(frappe.get_doc("Sales Invoice", balance.sales_invoice)))
+		write_balance(balance)
+
+
+def refresh_balance_totals(names: list[str]):
+	for name in names:
+		balance = frappe.get_doc("Package Balance", name)
+		write_balance(balance)
