@@ -40,7 +40,7 @@ from package_bundles.package_bundles.doctype.package_settings.package_settings i
 	get_settings,
 )
 from package_bundles.package_bundles.doctype.prepaid_package.prepaid_package import currency_precision
-from package_bundles.taxes import weighted_item_tax_rate
+from package_bundles.taxes import refund_tax_template
 
 UPON_PURCHASE = "Upon Purchase"
 LIVE_STATUSES = ("Awaiting Payment", "Active", "Exhausted", "Expired")
@@ -57,18 +57,12 @@ def validate_purchase_rows(doc, purchase_rows: list) -> None:
 		package = frappe.get_cached_doc("Prepaid Package", package_name)
 		validate_package_company(doc, row, package)
 		validate_purchase_qty(doc, row)
+		set_purchase_row_details(row, package, deferred_account)
 		if doc.is_return:
-			components = validate_refund_row(doc, row, package)
+			validate_refund_row(doc, row, package)
 		else:
 			validate_package_enabled(row, package)
 			validate_purchase_rate(row, package)
-			components = [(item.item_code, Decimal(str(item.allocated_amount))) for item in package.items]
-		set_purchase_row_details(row, package, deferred_account)
-		row.item_tax_rate = weighted_item_tax_rate(doc, components, abs_price(components))
-
-
-def abs_price(components) -> Decimal:
-	return sum((value for _item, value in components), Decimal(0))
 
 
 def validate_no_invoice_discount(doc):
@@ -125,6 +119,9 @@ def validate_purchase_qty(doc, row):
 
 
 def validate_purchase_rate(row, package):
+	if not flt(row.price_list_rate) and not flt(row.rate):
+		# no price valid on this date (e.g. a backdated invoice): the package fixes it
+		row.price_list_rate = row.rate = flt(package.package_price)
 	if flt(row.rate, row.precision("rate")) != flt(package.package_price, row.precision("rate")) or flt(
 		row.discount_percentage
 	):
@@ -142,27 +139,29 @@ def set_purchase_row_details(row, package, deferred_account):
 	row.income_account = deferred_account
 	row.enable_deferred_revenue = 0
 	row.description = package.description
-	row.item_tax_template = None
+	# the package's own template carries the allocation-weighted rates
+	row.item_tax_template = frappe.db.get_value(
+		"Item Tax", {"parent": package.item, "parenttype": "Item"}, "item_tax_template"
+	)
 
 
 # --- refunds (credit note against the purchase invoice) ----------------------
 
 
-def validate_refund_row(doc, row, package) -> list[tuple[str, Decimal]]:
-	"""Choose the instances a credit-note row returns and fix its rate; returns tax components."""
+def validate_refund_row(doc, row, package) -> None:
+	"""Choose the instances a credit-note row returns; a partly used one is refunded at its unused value."""
 	balances = refund_selection(doc, row, lock=False)
 	if len(balances) == 1 and balances[0].used:
-		row.rate = flt(balances[0].refund_value)
+		balance = balances[0]
+		row.rate = flt(balance.refund_value)
 		row.discount_percentage = 0
 		row.discount_amount = 0
-		row.price_list_rate = flt(balances[0].package_price)
-		return balances[0].unused_components
+		row.price_list_rate = flt(balance.package_price)
+		row.item_tax_template = refund_tax_template(
+			balance.name, doc.company, balance.unused_components, doc.posting_date, currency_precision(doc.currency)
+		)
+		return
 	validate_purchase_rate(row, frappe._dict(name=package.name, package_price=balances[0].package_price))
-	components: dict[str, Decimal] = {}
-	for balance in balances:
-		for item_code, value in balance.unused_components:
-			components[item_code] = components.get(item_code, Decimal(0)) + value
-	return list(components.items())
 
 
 def refund_selection(doc, row, lock: bool) -> list[frappe._dict]:

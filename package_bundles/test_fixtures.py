@@ -328,7 +328,9 @@ def make_invoice(rows, customer=CUSTOMER, submit=True, posting_date=None, taxes=
 		}
 	)
 	if taxes:
-		invoice.set_taxes()
+		from erpnext.controllers.accounts_controller import get_taxes_and_charges
+
+		invoice.set("taxes", get_taxes_and_charges("Sales Taxes and Charges Template", TAX_TEMPLATE))
 	invoice.insert(ignore_permissions=True)
 	if submit:
 		invoice.submit()

@@ -3,10 +3,11 @@
 import ast
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import package_bundles.engine as engine
-from package_bundles.engine import errors
+from package_bundles.engine import errors, floor_money, quantum, round_money, to_decimal
 
 ENGINE_DIR = Path(engine.__file__).parent
 
@@ -56,3 +57,14 @@ def test_every_refusal_is_an_engine_error_and_a_value_error():
 		assert issubclass(refusal, errors.EngineError) and issubclass(refusal, ValueError)
 		assert getattr(engine, refusal.__name__) is refusal
 	assert errors.FractionalQuantityError.__mro__[1] is errors.InvalidQuantityError
+
+
+def test_money_helpers_read_exactly_and_round_at_an_explicit_quantum():
+	assert to_decimal(0.1) == Decimal("0.1")
+	assert to_decimal(None) == Decimal(0)
+	assert to_decimal("720.00") == Decimal("720.00") and to_decimal(3) == Decimal(3)
+	assert quantum(2) == Decimal("0.01") and quantum(0) == Decimal(1)
+	assert round_money(Decimal("0.125"), 2) == Decimal("0.13")
+	assert round_money(Decimal("2.5"), 0) == Decimal(3)
+	assert floor_money(Decimal("66.6666"), 2) == Decimal("66.66")
+	assert str(round_money(720, 2)) == "720.00"

@@ -15,7 +15,7 @@ from package_bundles.install import PACKAGES_ITEM_GROUP, make_packages_item_grou
 from package_bundles.package_bundles.doctype.package_settings.package_settings import (
 	get_deferred_revenue_account,
 )
-from package_bundles.taxes import get_item_tax_rates
+from package_bundles.taxes import get_item_tax_rates, sync_package_tax_template
 
 
 class PrepaidPackage(Document):
@@ -192,12 +192,20 @@ class PrepaidPackage(Document):
 		defaults = next((d for d in item.item_defaults if d.company == self.company), None)
 		if not defaults:
 			defaults = item.append("item_defaults", {"company": self.company})
+			set_company_links(defaults, self.company)
 		defaults.income_account = deferred_account
+		tax_template = sync_package_tax_template(self)
+		item.taxes = [row for row in item.taxes if row.item_tax_template != tax_template and not self.is_own_template(row)]
+		if tax_template:
+			item.append("taxes", {"item_tax_template": tax_template})
 		item.flags.ignore_permissions = True
 		item.save()
 		if not self.item:
 			self.db_set("item", item.name)
 		self.sync_item_price()
+
+	def is_own_template(self, row) -> bool:
+		return frappe.get_cached_value("Item Tax Template", row.item_tax_template, "company") == self.company
 
 	def new_sales_item(self):
 		if frappe.db.exists("Item", self.package_name):
@@ -235,6 +243,25 @@ class PrepaidPackage(Document):
 			engine.PackageLine(row.item_code, Decimal(str(row.qty)), Decimal(str(flt(row.rate))), whole_number=False)
 			for row in self.items
 		]
+
+
+def set_company_links(item_default, company: str):
+	"""Fill the row's warehouse and cost centers with the company's own.
+
+	Left empty, frappe fills a new child row from the user's defaults, which may
+	belong to another company and make ERPNext refuse the item.
+	"""
+	cost_center = frappe.get_cached_value("Company", company, "cost_center")
+	warehouse = frappe.db.get_value(
+		"Warehouse", {"company": company, "is_group": 0}, "name", order_by="creation asc"
+	)
+	for fieldname, value in (
+		("default_warehouse", warehouse),
+		("buying_cost_center", cost_center),
+		("selling_cost_center", cost_center),
+	):
+		if value:
+			item_default.set(fieldname, value)
 
 
 def package_description(package) -> str:
