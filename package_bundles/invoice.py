@@ -21,8 +21,19 @@ def is_redemption_return(doc) -> bool:
 	return bool(doc.is_return and any(row.package_balance for row in doc.items))
 
 
+def plans_redemptions(doc) -> bool:
+	"""Plan on every save of a draft, and when a document is inserted already submitted.
+
+	Submitting a saved draft keeps the rows the user saw; the submit re-checks
+	them under lock and refuses, rather than silently charging a row.
+	"""
+	if doc.is_return:
+		return False
+	return doc._action == "save" or doc.is_new()
+
+
 def before_validate(doc, method=None):
-	if not doc.is_return:
+	if plans_redemptions(doc):
 		redemption.restore_redeemed_rows(doc)
 
 
@@ -32,8 +43,10 @@ def validate(doc, method=None):
 	if rows:
 		sale.validate_purchase_rows(doc, rows)
 		changed = True
-	if not doc.is_return:
+	if plans_redemptions(doc):
 		changed = redemption.apply_redemptions(doc) or changed
+	elif not doc.is_return:
+		changed = redemption.keep_redeemed_rows_free(doc) or changed
 	if changed:
 		doc.calculate_taxes_and_totals()
 

@@ -146,7 +146,7 @@ def apply_redemptions(doc) -> bool:
 		return False
 
 	ordered = []
-	for row in doc.items:
+	for row in list(doc.items):  # split_row appends to doc.items
 		plan = plan_by_row.get(id(row))
 		ordered += split_row(doc, row, plan) if plan else [row]
 	doc.items = ordered
@@ -192,6 +192,15 @@ def mark_redeemed(row, balance: str, qty: float, group: str | None):
 	row.discount_percentage = 100
 	row.discount_amount = flt(row.price_list_rate)
 	row.rate = 0
+
+
+def keep_redeemed_rows_free(doc) -> bool:
+	"""On submit ERPNext prices rows again (pricing rules included); redeemed rows stay at 0."""
+	redeemed = [row for row in doc.items if row.package_balance]
+	for row in redeemed:
+		mark_redeemed(row, row.package_balance, flt(row.qty), row.package_row_group)
+	drop_pricing_rule_details(doc)
+	return bool(redeemed)
 
 
 def has_serial_or_batch(row) -> bool:

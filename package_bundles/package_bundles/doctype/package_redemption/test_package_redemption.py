@@ -1,0 +1,324 @@
+# Copyright (c) 2026, package_bundles developers and contributors
+# For license information, please see license.txt
+
+import frappe
+from erpnext.accounts.doctype.sales_invoice.sales_invoice import make_sales_return
+from frappe.utils import add_days, nowdate
+
+from package_bundles.exceptions import BalanceAlreadyRedeemedError, BalanceUnavailableError, BalanceReadOnlyError
+from package_bundles.test_fixtures import (
+	COMPANY,
+	CUSTOMER,
+	DEFERRED,
+	KIT,
+	LAB,
+	MAIN_COST_CENTER,
+	OTHER_COMPANY,
+	OTHER_CUSTOMER,
+	PRODUCT_INCOME,
+	STORES,
+	VISIT,
+	VISIT_INCOME,
+	account,
+	gl_balance,
+	gl_entries,
+	make_invoice,
+	make_package,
+	pay,
+	reset_settings,
+)
+from package_bundles.testing import (
+	IGNORED_TEST_RECORDS,
+	PackageTestCase,
+	deferred_in_balances,
+	deferred_liability,
+)
+
+test_ignore = IGNORED_TEST_RECORDS
+
+COGS = account("Cost of Goods Sold")
+STOCK_IN_HAND = account("Stock In Hand")
+
+
+def buy(package, qty=1, customer=CUSTOMER, posting_date=None, paid=True):
+	invoice = make_invoice([(package.item, qty)], customer=customer, posting_date=posting_date)
+	if paid:
+		pay(invoice)
+	return invoice
+
+
+def balances_of(invoice) -> list:
+	names = frappe.get_all("Package Balance", filters={"sales_invoice": invoice.name}, pluck="name", order_by="name asc")
+	return [frappe.get_doc("Package Balance", name) for name in names]
+
+
+def remaining(balance_name: str) -> dict[str, float]:
+	return {
+		row.item_code: row.qty_remaining
+		for row in frappe.get_all(
+			"Package Balance Item", filters={"parent": balance_name}, fields=["item_code", "qty_remaining"]
+		)
+	}
+
+
+def logs_of(invoice) -> list:
+	return frappe.get_all(
+		"Package Redemption",
+		filters={"sales_invoice": invoice.name},
+		fields=["package_balance", "item_code", "qty", "amount", "status", "journal_entry", "purchase_invoice"],
+		order_by="creation asc",
+	)
+
+
+class TestRedemption(PackageTestCase):
+	def assert_reconciled(self):
+		self.assertEqual(deferred_liability(COMPANY, DEFERRED), deferred_in_balances(COMPANY))
+
+	def test_worked_example_redemptions(self):
+		package = make_package()
+		purchase = buy(package)
+		[balance] = balances_of(purchase)
+		self.assertEqual(balance.status, "Active")
+
+		visit = make_invoice([(VISIT, 1)])
+		row = visit.items[0]
+		self.assertEqual(row.package_balance, balance.name)
+		self.assertEqual((row.rate, row.price_list_rate, row.discount_percentage, row.amount), (0, 150, 100, 0))
+		self.assertEqual(visit.grand_total, 0)
+		[log] = logs_of(visit)
+		self.assertEqual((log.qty, log.amount, log.status, log.purchase_invoice), (1, 135, "Redeemed", purchase.name))
+		self.assertEqual(gl_entries(log.journal_entry), {DEFERRED: 135.0, VISIT_INCOME: -135.0})
+
+		kit = make_invoice([(KIT, 1)], update_stock=1, set_warehouse=STORES)
+		self.assertEqual(kit.items[0].package_balance, balance.name)
+		self.assertEqual(kit.grand_total, 0)
+		stock = frappe.get_all(
+			"Stock Ledger Entry",
+			filters={"voucher_no": kit.name, "is_cancelled": 0},
+			fields=["item_code", "actual_qty"],
+		)
+		self.assertEqual([(s.item_code, s.actual_qty) for s in stock], [(KIT, -1)])
+		kit_gl = gl_entries(kit.name)
+		self.assertEqual(kit_gl[COGS], 30)
+		self.assertEqual(kit_gl[STOCK_IN_HAND], -30)
+		[kit_log] = logs_of(kit)
+		self.assertEqual(gl_entries(kit_log.journal_entry), {DEFERRED: 72.0, PRODUCT_INCOME: -72.0})
+
+		self.assertEqual(remaining(balance.name), {VISIT: 3, KIT: 0, LAB: 2})
+		self.assertEqual(deferred_liability(COMPANY, DEFERRED), 513)
+		self.assert_reconciled()
+
+	def test_uneven_values_move_by_cumulative_rounding(self):
+		package = make_package(name="Three Visits", items=[(VISIT, 3)], price=100)
+		buy(package)
+		moved = []
+		for _ in range(3):
+			[log] = logs_of(make_invoice([(VISIT, 1)]))
+			moved.append(log.amount)
+		self.assertEqual(moved, [33.33, 33.33, 33.34])
+		self.assert_reconciled()
+		self.assertEqual(deferred_liability(COMPANY, DEFERRED), 0)
+
+	def test_row_split_across_two_balances_and_charged_remainder(self):
+		package = make_package(name="Two Visits", items=[(VISIT, 2)], price=280)
+		first = balances_of(buy(package, posting_date=add_days(nowdate(), -2)))[0]
+		second = balances_of(buy(package, posting_date=add_days(nowdate(), -1)))[0]
+
+		invoice = make_invoice([(VISIT, 5)], submit=False)
+		rows = [(r.qty, r.package_balance, r.rate) for r in invoice.items]
+		self.assertEqual(rows, [(2, first.name, 0), (2, second.name, 0), (1, None, 150)])
+		self.assertEqual(invoice.grand_total, 150)
+
+		invoice.save()  # saving again neither splits nor redeems twice
+		self.assertEqual([(r.qty, r.package_balance, r.rate) for r in invoice.items], rows)
+
+		invoice.items[-1].qty = 2  # more units than the balances hold: the charged row grows
+		invoice.save()
+		self.assertEqual(
+			[(r.qty, r.package_balance) for r in invoice.items], [(2, first.name), (2, second.name), (2, None)]
+		)
+		invoice.items = invoice.items[:2]  # fewer units (3 in all): re-planned from the first balance
+		invoice.items[1].qty = 1
+		invoice.save()
+		self.assertEqual([(r.qty, r.package_balance) for r in invoice.items], [(2, first.name), (1, second.name)])
+
+		invoice.submit()
+		self.assertEqual(remaining(first.name), {VISIT: 0})
+		self.assertEqual(remaining(second.name), {VISIT: 1})
+		self.assertEqual(frappe.db.get_value("Package Balance", first.name, "status"), "Exhausted")
+		self.assertEqual(sorted(log.amount for log in logs_of(invoice)), [140, 280])
+		self.assert_reconciled()
+
+	def test_earliest_expiry_is_used_first(self):
+		lasting = make_package(name="Lasting", items=[(VISIT, 1)], price=150)
+		soon = make_package(name="Soon", items=[(VISIT, 1)], price=150, valid_for_days=30)
+		lasting_balance = balances_of(buy(lasting, posting_date=add_days(nowdate(), -5)))[0]
+		soon_balance = balances_of(buy(soon))[0]
+		invoice = make_invoice([(VISIT, 1)], submit=False)
+		self.assertEqual(invoice.items[0].package_balance, soon_balance.name)
+		self.assertNotEqual(invoice.items[0].package_balance, lasting_balance.name)
+
+	def test_unusable_balances_are_never_used(self):
+		package = make_package(name="One Visit", items=[(VISIT, 1)], price=150)
+		short = make_package(name="Short Visit", items=[(VISIT, 1)], price=150, valid_for_days=1)
+		buy(short, posting_date=add_days(nowdate(), -10))  # expired on the posting date
+		buy(package, paid=False)  # unpaid
+		buy(package, customer=OTHER_CUSTOMER)  # someone else's
+		cases = {
+			"same customer": make_invoice([(VISIT, 1)], submit=False),
+			"other company": make_invoice(
+				[{"item_code": VISIT, "qty": 1, "income_account": account("Sales", "PKW"), "cost_center": account("Main", "PKW")}],
+				company=OTHER_COMPANY,
+				debit_to=account("Debtors", "PKW"),
+				taxes=False,
+				submit=False,
+			),
+		}
+		for label, invoice in cases.items():
+			with self.subTest(label):
+				self.assertEqual([(r.package_balance, r.rate) for r in invoice.items], [(None, 150)])
+
+	def test_package_comes_before_membership_unless_settings_reverse_it(self):
+		make_member_rule()
+		package = make_package(name="One Visit", items=[(VISIT, 1)], price=150)
+		[balance] = balances_of(buy(package))
+
+		invoice = make_invoice([(VISIT, 1)], submit=False)
+		self.assertEqual(invoice.items[0].package_balance, balance.name)
+		self.assertFalse(invoice.items[0].pricing_rules)
+
+		reset_settings(package_before_membership=0)
+		invoice.save()
+		self.assertIsNone(invoice.items[0].package_balance)
+		self.assertTrue(invoice.items[0].pricing_rules)
+		self.assertEqual(invoice.items[0].rate, 0)
+		invoice.submit()
+		self.assertEqual(remaining(balance.name), {VISIT: 1})
+
+	def test_opt_out_row_is_charged(self):
+		package = make_package(name="One Visit", items=[(VISIT, 1)], price=150)
+		[balance] = balances_of(buy(package))
+		invoice = make_invoice([{"item_code": VISIT, "qty": 1, "skip_package_redemption": 1}])
+		self.assertEqual((invoice.items[0].package_balance, invoice.items[0].rate), (None, 150))
+		self.assertEqual(remaining(balance.name), {VISIT: 1})
+
+	def test_cancel_restores_units_stock_and_ledger(self):
+		package = make_package()
+		[balance] = balances_of(buy(package))
+		invoice = make_invoice([(VISIT, 2), (KIT, 1)], update_stock=1, set_warehouse=STORES)
+		journal_entry = logs_of(invoice)[0].journal_entry
+		self.assertEqual(deferred_liability(COMPANY, DEFERRED), 720 - 270 - 72)
+
+		invoice.cancel()
+		self.assertEqual(remaining(balance.name), {VISIT: 4, KIT: 1, LAB: 2})
+		self.assertEqual({log.status for log in logs_of(invoice)}, {"Reversed"})
+		self.assertEqual(frappe.db.get_value("Journal Entry", journal_entry, "docstatus"), 2)
+		self.assertEqual(gl_balance(VISIT_INCOME), 0)
+		self.assertEqual(gl_balance(PRODUCT_INCOME), 0)
+		self.assertEqual(deferred_liability(COMPANY, DEFERRED), 720)
+		stock = frappe.get_all("Stock Ledger Entry", filters={"voucher_no": invoice.name, "is_cancelled": 0})
+		self.assertEqual(stock, [])
+		self.assert_reconciled()
+
+	def test_credit_note_returns_units_and_its_cancel_takes_them_again(self):
+		package = make_package(name="Three Visits", items=[(VISIT, 3)], price=100)
+		[balance] = balances_of(buy(package))
+		invoice = make_invoice([(VISIT, 2)])
+		self.assertEqual(remaining(balance.name), {VISIT: 1})
+
+		credit_note = make_sales_return(invoice.name)
+		credit_note.items[0].qty = -1
+		credit_note.insert()
+		credit_note.submit()
+		self.assertEqual(remaining(balance.name), {VISIT: 2})
+		self.assertEqual(deferred_liability(COMPANY, DEFERRED), 66.67)
+		self.assert_reconciled()
+
+		credit_note.cancel()
+		self.assertEqual(remaining(balance.name), {VISIT: 1})
+		self.assert_reconciled()
+
+		whole = make_sales_return(invoice.name)
+		whole.insert()
+		whole.submit()
+		self.assertEqual(remaining(balance.name), {VISIT: 3})
+		self.assertEqual({log.status for log in logs_of(invoice)}, {"Reversed"})
+		self.assertEqual(deferred_liability(COMPANY, DEFERRED), 100)
+		self.assert_reconciled()
+
+	def test_purchase_cannot_be_cancelled_once_redeemed(self):
+		package = make_package(name="One Visit", items=[(VISIT, 1)], price=150)
+		purchase = buy(package)
+		make_invoice([(VISIT, 1)])
+		purchase.reload()
+		for payment in frappe.get_all("Payment Entry Reference", filters={"reference_name": purchase.name}, pluck="parent"):
+			frappe.get_doc("Payment Entry", payment).cancel()
+		purchase.reload()
+		with self.assertRaises(BalanceAlreadyRedeemedError):
+			purchase.cancel()
+
+	def test_refund_of_used_package_is_refused_unless_allowed(self):
+		from package_bundles.exceptions import RefundNotAllowedError
+
+		package = make_package()
+		purchase = buy(package)
+		[balance] = balances_of(purchase)
+		make_invoice([(VISIT, 1)])
+
+		credit_note = make_sales_return(purchase.name)
+		with self.assertRaises(RefundNotAllowedError):
+			credit_note.insert()
+
+		reset_settings(allow_unused_refund=1)
+		credit_note = make_sales_return(purchase.name)
+		credit_note.insert()
+		# the unused remainder at its deferred value: 720 - 135; its tax is the kit's 5.76
+		self.assertEqual(credit_note.items[0].rate, 585)
+		self.assertEqual(credit_note.total_taxes_and_charges, -5.76)
+		credit_note.submit()
+		self.assertEqual(frappe.db.get_value("Package Balance", balance.name, "status"), "Refunded")
+		self.assertEqual(deferred_liability(COMPANY, DEFERRED), 0)
+		self.assert_reconciled()
+
+	def test_submit_refuses_units_another_invoice_took(self):
+		package = make_package(name="One Visit", items=[(VISIT, 1)], price=150)
+		[balance] = balances_of(buy(package))
+		first = make_invoice([(VISIT, 1)], submit=False)
+		second = make_invoice([(VISIT, 1)], submit=False)
+		self.assertEqual(second.items[0].package_balance, balance.name)
+		first.submit()
+		before = self.count_documents("Package Redemption", "Journal Entry", "GL Entry")
+		with self.assertRaises(BalanceUnavailableError):
+			second.submit()
+		self.assertEqual(self.count_documents("Package Redemption", "Journal Entry", "GL Entry"), before)
+		self.assertEqual(remaining(balance.name), {VISIT: 0})
+
+	def test_redemption_logs_are_read_only(self):
+		package = make_package(name="One Visit", items=[(VISIT, 1)], price=150)
+		buy(package)
+		invoice = make_invoice([(VISIT, 1)])
+		log = frappe.get_doc("Package Redemption", {"sales_invoice": invoice.name})
+		log.qty = 5
+		with self.assertRaises(BalanceReadOnlyError):
+			log.save()
+
+
+def make_member_rule():
+	if frappe.db.exists("Pricing Rule", {"title": "PKT Member Visits"}):
+		return
+	frappe.get_doc(
+		{
+			"doctype": "Pricing Rule",
+			"title": "PKT Member Visits",
+			"apply_on": "Item Code",
+			"items": [{"item_code": VISIT}],
+			"selling": 1,
+			"applicable_for": "Customer",
+			"customer": CUSTOMER,
+			"rate_or_discount": "Discount Percentage",
+			"discount_percentage": 100,
+			"company": COMPANY,
+			"currency": "USD",
+			"price_or_product_discount": "Price",
+		}
+	).insert(ignore_permissions=True)
