@@ -530,7 +530,7 @@ def redo_on_credit_note_cancel(doc) -> None:
 		return
 	returned_by_row = {row.sales_invoice_item: abs(flt(row.qty)) for row in doc.items if row.get("sales_invoice_item")}
 	locked = lock_balance_items([log.package_balance for log in logs])
-	journal_entries = set()
+	journal_entries, true_ups = set(), []
 	for log in logs:
 		line = locked[(log.package_balance, log.item_code)]
 		qty = min(returned_by_row.get(log.sales_invoice_item, 0), flt(log.qty_returned))
@@ -551,9 +551,34 @@ def redo_on_credit_note_cancel(doc) -> None:
 		)
 		give_back(line, -qty, -flt(value))
 		journal_entries.add(log.reversal_journal_entry)
+		true_ups += true_up_used_line(line, log)
 		frappe.qb.update(Log).set(Log.qty_returned, returned_after).set(Log.status, "Redeemed").set(
 			Log.reversed_by, None
 		).set(Log.reversal_journal_entry, None).set(Log.modified, now()).where(Log.name == log.name).run()
 	for journal_entry in journal_entries:
 		cancel_journal_entry(journal_entry)
+	for line, credit in true_ups:
+		post_journal_entry(
+			doc.company,
+			doc.posting_date,
+			engine.recognition_lines(
+				get_deferred_revenue_account(doc.company), [credit], company_cost_center(doc.company)
+			),
+			_("Rounding of package balance {0}, used up again by cancelling credit note {1}").format(
+				line.parent, doc.name
+			),
+			package_balance=line.parent,
+		)
 	write_balance_lines([line for line in locked.values() if line.get("changed")])
+
+
+def true_up_used_line(line, log) -> list:
+	"""A line used up again must have moved exactly its allocation (cumulative rounding's promise)."""
+	if line.revenue_recognition != UPON_CONSUMPTION or flt(line.qty_remaining) > 0:
+		return []
+	difference = Decimal(str(flt(line.allocated_amount))) - Decimal(str(flt(line.recognized_amount)))
+	difference = engine.round_money(difference, currency_precision(line.currency))
+	if difference <= 0:
+		return []
+	line.recognized_amount = flt(line.allocated_amount)
+	return [(line, engine.Credit(log.income_account, log.cost_center, difference))]

@@ -276,8 +276,15 @@ def create_balances(doc, purchase_rows):
 	upon_purchase_balances = []
 	for row, package_name in purchase_rows:
 		package = frappe.get_doc("Prepaid Package", package_name)
+		whole_uoms = set(
+			frappe.get_all(
+				"UOM",
+				filters={"name": ("in", [i.uom for i in package.items]), "must_be_whole_number": 1},
+				pluck="name",
+			)
+		)
 		for _instance in range(int(flt(row.qty))):
-			balance = new_balance(doc, row, package, paid)
+			balance = new_balance(doc, row, package, paid, whole_uoms)
 			if balance.revenue_recognition == UPON_PURCHASE:
 				upon_purchase_balances.append(balance.name)
 				upon_purchase_credits += [
@@ -300,12 +307,7 @@ def create_balances(doc, purchase_rows):
 	clear_catalog_cache()
 
 
-def new_balance(doc, row, package, paid: bool):
-	whole_uoms = set(
-		frappe.get_all(
-			"UOM", filters={"name": ("in", [i.uom for i in package.items]), "must_be_whole_number": 1}, pluck="name"
-		)
-	)
+def new_balance(doc, row, package, paid: bool, whole_uoms: set[str]):
 	upon_purchase = package.revenue_recognition == UPON_PURCHASE
 	balance = frappe.new_doc("Package Balance")
 	balance.update(

@@ -322,3 +322,159 @@ def make_member_rule():
 			"price_or_product_discount": "Price",
 		}
 	).insert(ignore_permissions=True)
+
+
+class QueryCounter:
+	"""Counts the SQL statements run inside the app's Sales Invoice hooks."""
+
+	HOOKS = ("before_validate", "validate", "on_submit")
+
+	def __init__(self):
+		self.counts = dict.fromkeys(self.HOOKS, 0)
+		self.statements: list[tuple] = []
+		self._active = None
+
+	def __enter__(self):
+		from package_bundles import invoice as invoice_hooks
+
+		self._module = invoice_hooks
+		self._originals = {name: getattr(invoice_hooks, name) for name in self.HOOKS}
+		for name, original in self._originals.items():
+			setattr(invoice_hooks, name, self._wrap(name, original))
+		self._sql = frappe.db.sql
+
+		def counting_sql(query, *args, **kwargs):
+			if self._active:
+				self.counts[self._active] += 1
+				self.statements.append((str(query), args, kwargs))
+			return self._sql(query, *args, **kwargs)
+
+		frappe.db.sql = counting_sql
+		return self
+
+	def _wrap(self, name, original):
+		def wrapped(doc, method=None):
+			self._active = name
+			try:
+				return original(doc, method)
+			finally:
+				self._active = None
+
+		return wrapped
+
+	def __exit__(self, *exc):
+		for name, original in self._originals.items():
+			setattr(self._module, name, original)
+		frappe.db.sql = self._sql
+
+
+class TestRedemptionQueryBudget(PackageTestCase):
+	def setUp(self):
+		super().setUp()
+		self.package = make_package(name="Budget Visits", items=[(VISIT, 2)], price=280)
+		buy(self.package, customer=OTHER_CUSTOMER)  # VISIT is now an item some balance holds
+		make_invoice([(VISIT, 1)], submit=False)  # warm the caches
+
+	def test_customer_without_balances_costs_one_indexed_query(self):
+		with QueryCounter() as counter:
+			invoice = make_invoice([(VISIT, 1)])
+		self.assertEqual(counter.counts, {"before_validate": 0, "validate": 1, "on_submit": 0})
+		self.assertIsNone(invoice.items[0].package_balance)
+		query, args, _kwargs = counter.statements[0]
+		plan = frappe.db.sql(f"explain {query}", *args, as_dict=True)
+		balance_access = next(row for row in plan if row.table in ("tabPackage Balance", "Package Balance"))
+		self.assertIn("customer", balance_access.key or "")
+
+	def test_items_no_balance_holds_cost_nothing(self):
+		with QueryCounter() as counter:
+			make_invoice([(LAB, 1)])
+		self.assertEqual(counter.counts, {"before_validate": 0, "validate": 0, "on_submit": 0})
+
+	def test_redemption_cost_does_not_grow_with_the_balances_held(self):
+		# each measurement follows one warm-up redemption, so caches are equally warm
+		buy(self.package, qty=1)
+		make_invoice([(VISIT, 1)])
+		with QueryCounter() as with_one:
+			make_invoice([(VISIT, 1)])
+		buy(self.package, qty=200)
+		make_invoice([(VISIT, 1)])
+		with QueryCounter() as with_many:
+			invoice = make_invoice([(VISIT, 1)])
+		self.assertTrue(invoice.items[0].package_balance)
+		self.assertEqual(with_one.counts, with_many.counts)
+		self.assertLessEqual(with_many.counts["validate"], 1)
+
+
+class TestConcurrentRedemption(PackageTestCase):
+	"""Separate database connections submit invoices against one balance at once."""
+
+	def test_five_units_go_to_five_of_eight_invoices(self):
+		import threading
+
+		from package_bundles.test_fixtures import get_or_make
+
+		suffix = frappe.generate_hash(length=6)
+		customer = get_or_make(
+			"Customer",
+			f"PKT Concurrent {suffix}",
+			{"customer_name": f"PKT Concurrent {suffix}", "customer_group": frappe.db.get_value("Customer Group", {"is_group": 0}), "territory": frappe.db.get_value("Territory", {"is_group": 0})},
+		).name
+		package = make_package(name=f"Five Visits {suffix}", items=[(VISIT, 5)], price=500)
+		[balance] = balances_of(buy(package, customer=customer))
+		drafts = [make_invoice([(VISIT, 1)], customer=customer, submit=False).name for _ in range(8)]
+		self.assertEqual({frappe.db.get_value("Sales Invoice Item", {"parent": d}, "package_balance") for d in drafts}, {balance.name})
+		frappe.db.commit()
+
+		site, sites_path = frappe.local.site, frappe.local.sites_path
+		barrier = threading.Barrier(len(drafts))
+		results: dict[str, str] = {}
+
+		def submit(name):
+			frappe.init(site=site, sites_path=sites_path)
+			frappe.connect()
+			frappe.set_user("Administrator")
+			try:
+				doc = frappe.get_doc("Sales Invoice", name)
+				barrier.wait(timeout=60)
+				doc.submit()
+				frappe.db.commit()
+				results[name] = "submitted"
+			except BalanceUnavailableError:
+				frappe.db.rollback()
+				results[name] = "refused"
+			except Exception as error:
+				frappe.db.rollback()
+				results[name] = f"error: {error!r}"
+			finally:
+				frappe.destroy()
+
+		threads = [threading.Thread(target=submit, args=(name,)) for name in drafts]
+		try:
+			for thread in threads:
+				thread.start()
+			for thread in threads:
+				thread.join(timeout=300)
+			frappe.db.rollback()  # see what the other connections committed
+
+			outcome = sorted(results.values())
+			self.assertEqual(outcome, ["refused"] * 3 + ["submitted"] * 5, results)
+			item = frappe.db.get_value(
+				"Package Balance Item", {"parent": balance.name}, ["qty_redeemed", "qty_remaining"], as_dict=True
+			)
+			self.assertEqual((item.qty_redeemed, item.qty_remaining), (5, 0))
+			self.assertEqual(frappe.db.count("Package Redemption", {"package_balance": balance.name}), 5)
+			self.assertEqual(frappe.db.get_value("Package Balance", balance.name, "status"), "Exhausted")
+		finally:
+			cleanup_customer(customer)
+
+
+def cleanup_customer(customer: str):
+	"""Undo what a committing test left behind, newest first."""
+	frappe.db.rollback()
+	for name in frappe.get_all("Sales Invoice", filters={"customer": customer, "docstatus": 1}, pluck="name", order_by="creation desc"):
+		for payment in frappe.get_all("Payment Entry Reference", filters={"reference_name": name, "docstatus": 1}, pluck="parent"):
+			frappe.get_doc("Payment Entry", payment).cancel()
+		frappe.get_doc("Sales Invoice", name).cancel()
+	for name in frappe.get_all("Sales Invoice", filters={"customer": customer, "docstatus": 0}, pluck="name"):
+		frappe.delete_doc("Sales Invoice", name, force=True)
+	frappe.db.commit()
