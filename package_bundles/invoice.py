@@ -6,7 +6,7 @@ redemption.py do the work. It never computes money itself.
 
 import frappe
 
-from package_bundles import redemption, sale
+from package_bundles import package_ledger, redemption, sale
 from package_bundles.catalog import get_package_item_map
 
 
@@ -71,6 +71,7 @@ def before_cancel(doc, method=None):
 
 
 def on_cancel(doc, method=None):
+	package_ledger.cancel_entries(doc.doctype, doc.name)
 	rows = purchase_rows(doc)
 	if rows:
 		sale.on_cancel_purchase(doc)

@@ -14,7 +14,7 @@ from frappe import _
 from frappe.query_builder import DocType
 from frappe.utils import flt, getdate, now
 
-from package_bundles import engine
+from package_bundles import engine, package_ledger
 from package_bundles.accounting import cancel_journal_entry, company_cost_center, post_journal_entry
 from package_bundles.catalog import get_package_item_map, get_redeemable_items
 from package_bundles.exceptions import BalanceUnavailableError
@@ -293,8 +293,40 @@ def redeem_on_submit(doc) -> None:
 		sales_invoice=doc.name,
 	)
 	write_balance_lines([line for line in locked.values() if line.get("changed")])
+	entries = []
 	for row, line, value in logs:
-		write_redemption_log(doc, row, line, value, journal_entry)
+		log = write_redemption_log(doc, row, line, value, journal_entry)
+		entries.append(
+			package_ledger.entry(
+				"Redemption", balance_of(line), line_of(line, row), doc.posting_date, doc.doctype, doc.name,
+				qty_change=-flt(row.qty), deferred_change=-value, revenue_change=value,
+				journal_entry=journal_entry, package_redemption=log.name,
+			)
+		)
+	package_ledger.make_entries(entries)
+
+
+def balance_of(line) -> dict:
+	"""Balance-level values of a locked line, for the ledger."""
+	return {
+		"name": line.parent,
+		"company": line.company,
+		"customer": line.customer,
+		"prepaid_package": line.prepaid_package,
+		"purchase_invoice": line.purchase_invoice,
+		"currency": line.currency,
+	}
+
+
+def line_of(line, row=None, log=None) -> dict:
+	source = row or log
+	return {
+		"name": line.name,
+		"item_code": line.item_code,
+		"item_group": line.item_group,
+		"income_account": source.income_account if source else None,
+		"cost_center": source.cost_center if source else None,
+	}
 
 
 def validate_still_redeemable(doc, row, line, posting_date, outstanding):
@@ -415,6 +447,7 @@ def write_redemption_log(doc, row, line, value: Decimal, journal_entry: str | No
 	log.flags.written_by_package_bundles = True
 	log.flags.ignore_permissions = True
 	log.insert()
+	return log
 
 
 # --- undo -------------------------------------------------------------------
@@ -474,7 +507,7 @@ def undo_on_credit_note(doc) -> None:
 		.run(as_dict=True)
 	}
 	locked = lock_balance_items([row.package_balance for row in returned])
-	credits, reversed_logs = [], []
+	credits, reversed_logs, return_entries = [], [], []
 	for row in returned:
 		log = logs.get(row.sales_invoice_item)
 		if not log:
@@ -493,8 +526,16 @@ def undo_on_credit_note(doc) -> None:
 		give_back(line, qty, flt(value))
 		if line.revenue_recognition == UPON_CONSUMPTION:
 			credits.append(engine.Credit(log.income_account, log.cost_center, value))
+		else:
+			value = Decimal(0)
 		log.qty_returned = flt(log.qty_returned) + qty
 		reversed_logs.append(log)
+		return_entries.append(
+			package_ledger.entry(
+				"Redemption Return", balance_of(line), line_of(line, log=log), doc.posting_date, doc.doctype, doc.name,
+				qty_change=qty, deferred_change=value, revenue_change=-value, package_redemption=log.name,
+			)
+		)
 
 	journal_entry = post_journal_entry(
 		doc.company,
@@ -506,6 +547,9 @@ def undo_on_credit_note(doc) -> None:
 		sales_invoice=doc.name,
 	)
 	write_balance_lines([line for line in locked.values() if line.get("changed")])
+	for return_entry in return_entries:
+		return_entry["journal_entry"] = journal_entry
+	package_ledger.make_entries(return_entries)
 	for log in reversed_logs:
 		fully = flt(log.qty_returned) >= flt(log.qty)
 		frappe.qb.update(Log).set(Log.qty_returned, log.qty_returned).set(
@@ -558,7 +602,7 @@ def redo_on_credit_note_cancel(doc) -> None:
 	for journal_entry in journal_entries:
 		cancel_journal_entry(journal_entry)
 	for line, credit in true_ups:
-		post_journal_entry(
+		journal_entry = post_journal_entry(
 			doc.company,
 			doc.posting_date,
 			engine.recognition_lines(
@@ -568,6 +612,15 @@ def redo_on_credit_note_cancel(doc) -> None:
 				line.parent, doc.name
 			),
 			package_balance=line.parent,
+		)
+		package_ledger.make_entries(
+			[
+				package_ledger.entry(
+					"Rounding", balance_of(line), {**line_of(line), "income_account": credit.account, "cost_center": credit.cost_center},
+					doc.posting_date, "Package Balance", line.parent,
+					deferred_change=-credit.amount, revenue_change=credit.amount, journal_entry=journal_entry,
+				)
+			]
 		)
 	write_balance_lines([line for line in locked.values() if line.get("changed")])
 

@@ -12,7 +12,7 @@ from frappe import _
 from frappe.query_builder import DocType
 from frappe.utils import add_days, add_months, flt, getdate, nowdate
 
-from package_bundles import engine
+from package_bundles import engine, package_ledger
 from package_bundles.accounting import (
 	cancel_journal_entry,
 	company_cost_center,
@@ -274,6 +274,7 @@ def create_balances(doc, purchase_rows):
 	paid = is_paid(doc)
 	upon_purchase_credits = []
 	upon_purchase_balances = []
+	sale_entries, recognition_entries = [], []
 	for row, package_name in purchase_rows:
 		package = frappe.get_doc("Prepaid Package", package_name)
 		whole_uoms = set(
@@ -285,6 +286,20 @@ def create_balances(doc, purchase_rows):
 		)
 		for _instance in range(int(flt(row.qty))):
 			balance = new_balance(doc, row, package, paid, whole_uoms)
+			for item in balance.items:
+				sale_entries.append(
+					package_ledger.entry(
+						"Sale", balance.as_dict(), item.as_dict(), doc.posting_date, doc.doctype, doc.name,
+						qty_change=item.qty_purchased, deferred_change=item.allocated_amount,
+					)
+				)
+				if balance.revenue_recognition == UPON_PURCHASE:
+					recognition_entries.append(
+						package_ledger.entry(
+							"Recognition Upon Purchase", balance.as_dict(), item.as_dict(), doc.posting_date,
+							doc.doctype, doc.name, deferred_change=-item.allocated_amount, revenue_change=item.allocated_amount,
+						)
+					)
 			if balance.revenue_recognition == UPON_PURCHASE:
 				upon_purchase_balances.append(balance.name)
 				upon_purchase_credits += [
@@ -304,6 +319,9 @@ def create_balances(doc, purchase_rows):
 		frappe.qb.update(Balance).set(Balance.recognition_journal_entry, journal_entry).where(
 			Balance.name.isin(upon_purchase_balances)
 		).run()
+		for recognition in recognition_entries:
+			recognition["journal_entry"] = journal_entry
+	package_ledger.make_entries(sale_entries + recognition_entries)
 	clear_catalog_cache()
 
 
@@ -368,13 +386,27 @@ def refund_balances(doc, purchase_rows):
 	deferred_account = get_deferred_revenue_account(doc.company)
 	reversal_credits = []
 	refunded = []
+	reversal_entries, refund_entries = [], []
 	for row, _package in purchase_rows:
 		for balance in refund_selection(doc, row, lock=True):
 			refunded.append(balance.name)
-			if balance.revenue_recognition == UPON_PURCHASE:
-				# revenue already recognized for the unused part goes back to deferred, where the credit note takes it
-				for item, (_code, value) in zip(balance["items"], balance.unused_components, strict=True):
+			for item, (_code, value) in zip(balance["items"], balance.unused_components, strict=True):
+				unused_qty = flt(item.qty_remaining)
+				if balance.revenue_recognition == UPON_PURCHASE:
+					# revenue already recognized for the unused part goes back to deferred, where the credit note takes it
 					reversal_credits.append(engine.Credit(item.income_account, item.cost_center, value))
+					reversal_entries.append(
+						package_ledger.entry(
+							"Refund Recognition Reversal", balance, item, doc.posting_date, doc.doctype, doc.name,
+							deferred_change=value, revenue_change=-value,
+						)
+					)
+				refund_entries.append(
+					package_ledger.entry(
+						"Refund", balance, item, doc.posting_date, doc.doctype, doc.name,
+						qty_change=-unused_qty, deferred_change=-value,
+					)
+				)
 			Item = DocType("Package Balance Item")
 			frappe.qb.update(Item).set(Item.deferred_amount, 0).where(Item.parent == balance.name).run()
 	journal_entry = post_journal_entry(
@@ -384,6 +416,9 @@ def refund_balances(doc, purchase_rows):
 		_("Refund of prepaid packages, credit note {0}").format(doc.name),
 		sales_invoice=doc.name,
 	)
+	for reversal in reversal_entries:
+		reversal["journal_entry"] = journal_entry
+	package_ledger.make_entries(reversal_entries + refund_entries)
 	if refunded:
 		Balance = DocType("Package Balance")
 		frappe.qb.update(Balance).set(Balance.status, "Refunded").set(Balance.refund_invoice, doc.name).set(
