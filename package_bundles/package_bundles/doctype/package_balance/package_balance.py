@@ -47,15 +47,19 @@ def write_balance(balance: PackageBalance):
 	return balance
 
 
-def balance_status(balance, paid: bool, today=None) -> str:
+def balance_status(balance, paid: bool) -> str:
+	"""Status from the balance's own state. Expired is left to the daily expiry job, which
+	also books the breakage; an expired balance keeps Expired."""
+	if balance.status == "Expired":
+		return "Expired"
 	remaining = sum((Decimal(str(flt(item.qty_remaining))) for item in balance.items), Decimal(0))
 	return engine.balance_status(
 		cancelled=balance.status == "Cancelled",
 		refunded=balance.status == "Refunded",
 		paid=paid,
 		qty_remaining=remaining,
-		expiry_date=getdate(balance.expiry_date) if balance.expiry_date else None,
-		today=getdate(today or nowdate()),
+		expiry_date=None,
+		today=getdate(nowdate()),
 	)
 
 

@@ -1,0 +1,163 @@
+# Copyright (c) 2026, package_bundles developers and contributors
+# For license information, please see license.txt
+
+from unittest.mock import patch
+
+import frappe
+from frappe.utils import add_days, getdate, nowdate
+
+from package_bundles import expiry
+from package_bundles.exceptions import PackageValidityError
+from package_bundles.package_bundles.doctype.prepaid_package.test_prepaid_package import make_user
+from package_bundles.test_fixtures import (
+	COMPANY,
+	DEFERRED,
+	LAB_INCOME,
+	PRODUCT_INCOME,
+	VISIT,
+	VISIT_INCOME,
+	account,
+	gl_entries,
+	make_invoice,
+	make_package,
+	pay,
+	reset_settings,
+)
+from package_bundles.testing import (
+	IGNORED_TEST_RECORDS,
+	PackageTestCase,
+	deferred_in_balances,
+	deferred_liability,
+)
+
+test_ignore = IGNORED_TEST_RECORDS
+
+BREAKAGE_INCOME = account("Breakage Income")
+
+
+def sell_expiring(name="Five Day Care", days_ago=10, valid_for_days=5, **values):
+	package = make_package(name=name, valid_for_days=valid_for_days, **values)
+	purchase = make_invoice([(package.item, 1)], posting_date=add_days(nowdate(), -days_ago))
+	pay(purchase)
+	return frappe.get_doc("Package Balance", {"sales_invoice": purchase.name})
+
+
+class TestExpiry(PackageTestCase):
+	def assert_reconciled(self):
+		self.assertEqual(deferred_liability(COMPANY, DEFERRED), deferred_in_balances(COMPANY))
+
+	def test_expired_balance_books_its_breakage_once(self):
+		balance = sell_expiring()
+		make_invoice([(VISIT, 1)], posting_date=add_days(nowdate(), -8))
+		journal_entries = frappe.db.count("Journal Entry")
+
+		outcome = expiry.expire_balances()
+		self.assertIn(balance.name, outcome["expired"])
+		balance.reload()
+		self.assertEqual(balance.status, "Expired")
+		self.assertEqual(balance.breakage_amount, 585)
+		self.assertEqual(str(balance.breakage_date), str(add_days(balance.expiry_date, 1)))
+		self.assertEqual(
+			gl_entries(balance.breakage_journal_entry),
+			{DEFERRED: 585.0, VISIT_INCOME: -405.0, PRODUCT_INCOME: -72.0, LAB_INCOME: -108.0},
+		)
+		self.assertEqual([item.deferred_amount for item in balance.items], [0, 0, 0])
+		self.assertEqual(deferred_liability(COMPANY, DEFERRED), 0)
+		self.assert_reconciled()
+
+		second = expiry.expire_balances()
+		self.assertEqual(second["expired"], [])
+		self.assertEqual(frappe.db.count("Journal Entry"), journal_entries + 1)
+
+	def test_no_redemption_after_expiry(self):
+		balance = sell_expiring()
+		invoice = make_invoice([(VISIT, 1)], submit=False)
+		self.assertIsNone(invoice.items[0].package_balance)
+		self.assertEqual(invoice.items[0].rate, 150)
+		self.assertEqual(frappe.db.get_value("Package Balance Item", {"parent": balance.name, "item_code": VISIT}, "qty_remaining"), 4)
+
+	def test_breakage_goes_to_the_settings_account(self):
+		settings = frappe.get_single("Package Settings")
+		settings.append("accounts", {"company": COMPANY, "breakage_income_account": BREAKAGE_INCOME})
+		settings.save()
+		balance = sell_expiring()
+		expiry.expire_balances()
+		balance.reload()
+		self.assertEqual(gl_entries(balance.breakage_journal_entry), {DEFERRED: 720.0, BREAKAGE_INCOME: -720.0})
+
+	def test_breakage_off_keeps_the_liability(self):
+		reset_settings(recognize_breakage=0)
+		balance = sell_expiring()
+		expiry.expire_balances()
+		balance.reload()
+		self.assertEqual(balance.status, "Expired")
+		self.assertFalse(balance.breakage_journal_entry)
+		self.assertEqual(deferred_liability(COMPANY, DEFERRED), 720)
+		self.assert_reconciled()
+
+	def test_upon_purchase_balance_just_expires(self):
+		balance = sell_expiring(revenue_recognition="Upon Purchase")
+		expiry.expire_balances()
+		balance.reload()
+		self.assertEqual(balance.status, "Expired")
+		self.assertFalse(balance.breakage_journal_entry)
+		self.assert_reconciled()
+
+	def test_one_failure_is_logged_and_the_others_expire(self):
+		first = sell_expiring(name="First Expiring")
+		second = sell_expiring(name="Second Expiring")
+		original = expiry.post_breakage
+
+		def failing_for_first(balance):
+			if balance.name == first.name:
+				raise frappe.ValidationError("ledger closed")
+			return original(balance)
+
+		errors = frappe.db.count("Error Log")
+		with patch.object(expiry, "post_breakage", failing_for_first):
+			outcome = expiry.expire_balances()
+		self.assertEqual(outcome["failed"], [first.name])
+		self.assertIn(second.name, outcome["expired"])
+		self.assertEqual(frappe.db.get_value("Package Balance", first.name, "status"), "Active")
+		self.assertEqual(frappe.db.get_value("Package Balance", second.name, "status"), "Expired")
+		self.assertEqual(frappe.db.count("Error Log"), errors + 1)
+		self.assert_reconciled()
+
+	def test_extension_reverses_breakage(self):
+		balance = sell_expiring()
+		expiry.expire_balances()
+		balance.reload()
+		breakage_entry = balance.breakage_journal_entry
+		manager = make_user("pkt-manager@example.com", ["Package Manager", "Accounts User"])
+		new_expiry = add_days(nowdate(), 30)
+
+		frappe.set_user(manager)
+		result = expiry.extend_expiry(balance.name, new_expiry, "Patient was in hospital")
+		frappe.set_user("Administrator")
+
+		self.assertEqual(result["status"], "Active")
+		balance.reload()
+		self.assertEqual(str(balance.expiry_date), str(getdate(new_expiry)))
+		self.assertEqual(balance.breakage_amount, 0)
+		self.assertEqual(frappe.db.get_value("Journal Entry", breakage_entry, "docstatus"), 2)
+		self.assertEqual(balance.total_deferred, 720)
+		[extension] = balance.extensions
+		self.assertEqual((extension.reason, extension.extended_by), ("Patient was in hospital", manager))
+		self.assertEqual(extension.reversed_breakage_journal_entry, breakage_entry)
+		self.assertEqual(deferred_liability(COMPANY, DEFERRED), 720)
+		self.assert_reconciled()
+
+		invoice = make_invoice([(VISIT, 1)])
+		self.assertEqual(invoice.items[0].package_balance, balance.name)
+
+	def test_extension_is_for_package_managers_with_a_reason_and_a_later_date(self):
+		balance = sell_expiring(days_ago=1, valid_for_days=10)
+		clerk = make_user("pkt-clerk@example.com", ["Sales User", "Accounts User"])
+		frappe.set_user(clerk)
+		with self.assertRaises(frappe.PermissionError):
+			expiry.extend_expiry(balance.name, add_days(nowdate(), 60), "asked nicely")
+		frappe.set_user("Administrator")
+		with self.assertRaises(PackageValidityError):
+			expiry.extend_expiry(balance.name, add_days(nowdate(), 60), " ")
+		with self.assertRaises(PackageValidityError):
+			expiry.extend_expiry(balance.name, add_days(nowdate(), 2), "earlier than now")
