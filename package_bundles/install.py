@@ -21,6 +21,8 @@ def after_migrate():
 
 def before_uninstall():
 	delete_custom_fields(get_custom_fields())
+	if frappe.db.exists("Role", PACKAGE_MANAGER):
+		frappe.delete_doc("Role", PACKAGE_MANAGER, force=True, ignore_permissions=True)
 
 
 def get_custom_fields():
