@@ -56,3 +56,9 @@ scheduler_events = {
 # Testing
 # -------
 before_tests = "package_bundles.test_fixtures.before_tests"
+
+# Portal
+# ------
+standard_portal_menu_items = [
+	{"title": "My Packages", "route": "/my-packages", "reference_doctype": "Package Balance", "role": "Customer"},
+]

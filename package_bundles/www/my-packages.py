@@ -1,0 +1,45 @@
+"""Portal: a logged-in customer sees their own balances and usage, nobody else's."""
+
+import frappe
+from frappe import _
+
+from package_bundles.api import attach_items
+
+no_cache = 1
+
+
+def get_context(context):
+	if frappe.session.user == "Guest":
+		frappe.throw(_("Log in to see your packages"), frappe.PermissionError)
+	customers = portal_customers()
+	context.no_cache = 1
+	context.show_sidebar = True
+	context.title = _("My Packages")
+	context.balances = attach_items(
+		frappe.get_all(
+			"Package Balance",
+			filters={"customer": ("in", customers or [""]), "status": ("not in", ("Cancelled",))},
+			fields=["name", "prepaid_package", "status", "purchase_date", "expiry_date", "customer"],
+			order_by="status asc, expiry_date asc, name asc",
+		)
+	)
+	context.usage = frappe.get_all(
+		"Package Redemption",
+		filters={"customer": ("in", customers or [""])},
+		fields=["posting_date", "item_code", "qty", "qty_returned", "status", "package_balance"],
+		order_by="posting_date desc, creation desc",
+		limit_page_length=100,
+	)
+	return context
+
+
+def portal_customers() -> list[str]:
+	"""Customers the user is a portal user of (Customer > Portal Users)."""
+	portal_user = frappe.qb.DocType("Portal User")
+	return (
+		frappe.qb.from_(portal_user)
+		.select(portal_user.parent)
+		.where(portal_user.user == frappe.session.user)
+		.where(portal_user.parenttype == "Customer")
+		.orderby(portal_user.parent)
+	).run(pluck=True)
