@@ -57,7 +57,9 @@ def cancel_journal_entry(name: str | None):
 
 def prevent_manual_cancel(doc, method=None):
 	"""Journal Entry before_cancel: the app's entries follow their invoice or balance."""
-	if (doc.get("package_sales_invoice") or doc.get("package_balance")) and not doc.flags.posted_by_package_bundles:
+	if (
+		doc.get("package_sales_invoice") or doc.get("package_balance")
+	) and not doc.flags.posted_by_package_bundles:
 		frappe.throw(
 			_("Journal Entry {0} was posted by Package Bundles; cancel {1} instead").format(
 				frappe.bold(doc.name), frappe.bold(doc.package_sales_invoice or doc.package_balance)

@@ -48,12 +48,17 @@ ITEM_FIELDS = [
 def get_customer_balances(customer: str, include_closed: bool = False) -> list[dict]:
 	"""The customer's balances with their items; live ones only unless ``include_closed``."""
 	if not frappe.has_permission("Customer", "read", doc=customer):
-		frappe.throw(_("Not permitted to read customer {0}").format(frappe.bold(customer)), frappe.PermissionError)
+		frappe.throw(
+			_("Not permitted to read customer {0}").format(frappe.bold(customer)), frappe.PermissionError
+		)
 	filters = {"customer": customer}
 	if not frappe.utils.sbool(include_closed):
 		filters["status"] = ("in", ("Awaiting Payment", "Active"))
 	balances = frappe.get_list(
-		"Package Balance", filters=filters, fields=BALANCE_FIELDS, order_by="expiry_date asc, purchase_date asc, name asc"
+		"Package Balance",
+		filters=filters,
+		fields=BALANCE_FIELDS,
+		order_by="expiry_date asc, purchase_date asc, name asc",
 	)
 	return attach_items(balances)
 
@@ -85,10 +90,15 @@ def preview_redemption(doc: str | dict) -> list[dict]:
 	invoice = frappe.get_doc(json.loads(doc) if isinstance(doc, str) else doc)
 	if invoice.doctype != "Sales Invoice":
 		frappe.throw(_("Preview needs a Sales Invoice"), frappe.ValidationError)
-	if not frappe.has_permission("Sales Invoice", "create") and not frappe.has_permission("Sales Invoice", "write"):
+	if not frappe.has_permission("Sales Invoice", "create") and not frappe.has_permission(
+		"Sales Invoice", "write"
+	):
 		frappe.throw(_("Not permitted to prepare Sales Invoices"), frappe.PermissionError)
 	if invoice.customer and not frappe.has_permission("Customer", "read", doc=invoice.customer):
-		frappe.throw(_("Not permitted to read customer {0}").format(frappe.bold(invoice.customer)), frappe.PermissionError)
+		frappe.throw(
+			_("Not permitted to read customer {0}").format(frappe.bold(invoice.customer)),
+			frappe.PermissionError,
+		)
 
 	invoice.posting_date = invoice.posting_date or frappe.utils.nowdate()
 	if not invoice.is_return:

@@ -29,9 +29,7 @@ def _load_package_items() -> dict[str, str]:
 
 
 def _load_redeemable_items() -> list[str]:
-	return frappe.get_all(
-		"Package Balance Item", pluck="item_code", distinct=True, order_by="item_code asc"
-	)
+	return frappe.get_all("Package Balance Item", pluck="item_code", distinct=True, order_by="item_code asc")
 
 
 def clear_catalog_cache(*args, **kwargs):

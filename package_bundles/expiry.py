@@ -14,7 +14,10 @@ from frappe.utils import add_days, flt, getdate, now_datetime, nowdate
 from package_bundles import engine, package_ledger
 from package_bundles.accounting import cancel_journal_entry, company_cost_center, post_journal_entry
 from package_bundles.exceptions import PackageValidityError
-from package_bundles.package_bundles.doctype.package_balance.package_balance import balance_status, write_balance
+from package_bundles.package_bundles.doctype.package_balance.package_balance import (
+	balance_status,
+	write_balance,
+)
 from package_bundles.package_bundles.doctype.package_settings.package_settings import (
 	get_breakage_income_account,
 	get_deferred_revenue_account,
@@ -54,7 +57,11 @@ def expire_balances(today=None) -> dict:
 
 def expire_balance(name: str, today) -> bool:
 	balance = frappe.get_doc("Package Balance", name, for_update=True)
-	if balance.status not in EXPIRING_STATUSES or not balance.expiry_date or getdate(balance.expiry_date) >= today:
+	if (
+		balance.status not in EXPIRING_STATUSES
+		or not balance.expiry_date
+		or getdate(balance.expiry_date) >= today
+	):
 		return False  # already handled: running the job twice posts nothing twice
 	balance.status = "Expired"
 	if get_settings().recognize_breakage and balance.revenue_recognition == UPON_CONSUMPTION:
@@ -149,7 +156,9 @@ def extend_expiry(balance: str, new_expiry_date: str, reason: str) -> dict:
 
 def validate_package_manager():
 	# frappe.only_for is silent under tests; this check must hold there too
-	if frappe.session.user != "Administrator" and not {"Package Manager", "System Manager"} & set(frappe.get_roles()):
+	if frappe.session.user != "Administrator" and not {"Package Manager", "System Manager"} & set(
+		frappe.get_roles()
+	):
 		frappe.throw(_("Only a Package Manager can extend a package balance"), frappe.PermissionError)
 
 
@@ -162,17 +171,23 @@ def validate_extension(doc, new_expiry, reason: str):
 			PackageValidityError,
 		)
 	if not (reason or "").strip():
-		frappe.throw(_("Give a reason for extending package balance {0}").format(frappe.bold(doc.name)), PackageValidityError)
+		frappe.throw(
+			_("Give a reason for extending package balance {0}").format(frappe.bold(doc.name)),
+			PackageValidityError,
+		)
 	if doc.expiry_date and new_expiry <= getdate(doc.expiry_date):
 		frappe.throw(
 			_("The new expiry date {0} must be later than the current one, {1}").format(
-				frappe.bold(frappe.format(new_expiry, "Date")), frappe.bold(frappe.format(doc.expiry_date, "Date"))
+				frappe.bold(frappe.format(new_expiry, "Date")),
+				frappe.bold(frappe.format(doc.expiry_date, "Date")),
 			),
 			PackageValidityError,
 		)
 	if new_expiry < getdate(nowdate()):
 		frappe.throw(
-			_("The new expiry date {0} is in the past").format(frappe.bold(frappe.format(new_expiry, "Date"))),
+			_("The new expiry date {0} is in the past").format(
+				frappe.bold(frappe.format(new_expiry, "Date"))
+			),
 			PackageValidityError,
 		)
 

@@ -60,5 +60,10 @@ before_tests = "package_bundles.test_fixtures.before_tests"
 # Portal
 # ------
 standard_portal_menu_items = [
-	{"title": "My Packages", "route": "/my-packages", "reference_doctype": "Package Balance", "role": "Customer"},
+	{
+		"title": "My Packages",
+		"route": "/my-packages",
+		"reference_doctype": "Package Balance",
+		"role": "Customer",
+	},
 ]

@@ -78,7 +78,16 @@ def make_entries(entries: list[dict]) -> None:
 	timestamp, user = now(), frappe.session.user
 	columns = ["name", "creation", "modified", "owner", "modified_by", "docstatus", "is_cancelled", *FIELDS]
 	values = [
-		(frappe.generate_hash(length=12), timestamp, timestamp, user, user, 0, 0, *(row.get(f) for f in FIELDS))
+		(
+			frappe.generate_hash(length=12),
+			timestamp,
+			timestamp,
+			user,
+			user,
+			0,
+			0,
+			*(row.get(f) for f in FIELDS),
+		)
 		for row in entries
 	]
 	frappe.db.bulk_insert("Package Ledger Entry", columns, values)

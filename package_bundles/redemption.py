@@ -36,7 +36,11 @@ def restore_redeemed_rows(doc) -> None:
 	merged = []
 	for row in doc.items:
 		previous = merged[-1] if merged else None
-		if row.package_row_group and previous is not None and previous.package_row_group == row.package_row_group:
+		if (
+			row.package_row_group
+			and previous is not None
+			and previous.package_row_group == row.package_row_group
+		):
 			previous.qty = flt(previous.qty) + flt(row.qty)
 			continue
 		merged.append(row)
@@ -52,7 +56,13 @@ def restore_redeemed_rows(doc) -> None:
 def reset_row_price(row):
 	row.package_balance = None
 	row.package_row_group = None
-	for fieldname in ("rate", "discount_percentage", "discount_amount", "margin_type", "margin_rate_or_amount"):
+	for fieldname in (
+		"rate",
+		"discount_percentage",
+		"discount_amount",
+		"margin_type",
+		"margin_rate_or_amount",
+	):
 		row.set(fieldname, None)
 	row.stock_qty = flt(row.qty) * flt(row.conversion_factor or 1)
 
@@ -288,7 +298,9 @@ def redeem_on_submit(doc) -> None:
 	journal_entry = post_journal_entry(
 		doc.company,
 		doc.posting_date,
-		engine.recognition_lines(get_deferred_revenue_account(doc.company), credits, company_cost_center(doc.company)),
+		engine.recognition_lines(
+			get_deferred_revenue_account(doc.company), credits, company_cost_center(doc.company)
+		),
 		_("Prepaid package redemptions on invoice {0}").format(doc.name),
 		sales_invoice=doc.name,
 	)
@@ -298,9 +310,17 @@ def redeem_on_submit(doc) -> None:
 		log = write_redemption_log(doc, row, line, value, journal_entry)
 		entries.append(
 			package_ledger.entry(
-				"Redemption", balance_of(line), line_of(line, row), doc.posting_date, doc.doctype, doc.name,
-				qty_change=-flt(row.qty), deferred_change=-value, revenue_change=value,
-				journal_entry=journal_entry, package_redemption=log.name,
+				"Redemption",
+				balance_of(line),
+				line_of(line, row),
+				doc.posting_date,
+				doc.doctype,
+				doc.name,
+				qty_change=-flt(row.qty),
+				deferred_change=-value,
+				revenue_change=value,
+				journal_entry=journal_entry,
+				package_redemption=log.name,
 			)
 		)
 	package_ledger.make_entries(entries)
@@ -347,9 +367,9 @@ def validate_still_redeemable(doc, row, line, posting_date, outstanding):
 		reason = _("it has only {0} of {1} left").format(flt(line.qty_remaining), frappe.bold(row.item_code))
 	if reason:
 		frappe.throw(
-			_("Row #{0}: Package balance {1} cannot be redeemed: {2}. Save the invoice again to re-check.").format(
-				row.idx, frappe.bold(row.package_balance), reason
-			),
+			_(
+				"Row #{0}: Package balance {1} cannot be redeemed: {2}. Save the invoice again to re-check."
+			).format(row.idx, frappe.bold(row.package_balance), reason),
 			BalanceUnavailableError,
 		)
 
@@ -407,7 +427,10 @@ def refresh_balances(balance_names: set[str]) -> None:
 		.run(as_dict=True)
 	)
 	statuses = dict(
-		frappe.qb.from_(Balance).select(Balance.name, Balance.status).where(Balance.name.isin(sorted(balance_names))).run()
+		frappe.qb.from_(Balance)
+		.select(Balance.name, Balance.status)
+		.where(Balance.name.isin(sorted(balance_names)))
+		.run()
 	)
 	for total in totals:
 		status = statuses.get(total.parent)
@@ -415,9 +438,9 @@ def refresh_balances(balance_names: set[str]) -> None:
 			status = "Exhausted" if flt(total.remaining) <= 0 else "Active"
 		frappe.qb.update(Balance).set(Balance.total_allocated, total.allocated).set(
 			Balance.total_recognized, total.recognized
-		).set(Balance.total_deferred, total.deferred).set(Balance.status, status).set(Balance.modified, now()).where(
-			Balance.name == total.parent
-		).run()
+		).set(Balance.total_deferred, total.deferred).set(Balance.status, status).set(
+			Balance.modified, now()
+		).where(Balance.name == total.parent).run()
 
 
 def write_redemption_log(doc, row, line, value: Decimal, journal_entry: str | None):
@@ -469,7 +492,10 @@ def undo_on_cancel(doc) -> None:
 		giving_back_qty = flt(log.qty) - flt(log.qty_returned)
 		giving_back_value = flt(log.amount) - flt(
 			engine.recognized_value(
-				Decimal(str(log.amount)), Decimal(str(log.qty)), Decimal(str(log.qty_returned)), currency_precision(line.currency)
+				Decimal(str(log.amount)),
+				Decimal(str(log.qty)),
+				Decimal(str(log.qty_returned)),
+				currency_precision(line.currency),
 			)
 		)
 		give_back(line, giving_back_qty, giving_back_value)
@@ -477,9 +503,9 @@ def undo_on_cancel(doc) -> None:
 		cancel_journal_entry(journal_entry)
 	write_balance_lines([line for line in locked.values() if line.get("changed")])
 	Log = DocType("Package Redemption")
-	frappe.qb.update(Log).set(Log.status, "Reversed").set(Log.reversed_by, doc.name).set(Log.modified, now()).where(
-		Log.name.isin([log.name for log in logs])
-	).run()
+	frappe.qb.update(Log).set(Log.status, "Reversed").set(Log.reversed_by, doc.name).set(
+		Log.modified, now()
+	).where(Log.name.isin([log.name for log in logs])).run()
 
 
 def give_back(line, qty: float, value: float):
@@ -492,7 +518,9 @@ def give_back(line, qty: float, value: float):
 
 def undo_on_credit_note(doc) -> None:
 	"""A credit note against a redemption invoice returns units of the rows it names."""
-	returned = [row for row in doc.items if row.package_balance and row.get("sales_invoice_item") and flt(row.qty) < 0]
+	returned = [
+		row for row in doc.items if row.package_balance and row.get("sales_invoice_item") and flt(row.qty) < 0
+	]
 	if not returned:
 		return
 	Log = DocType("Package Redemption")
@@ -532,8 +560,16 @@ def undo_on_credit_note(doc) -> None:
 		reversed_logs.append(log)
 		return_entries.append(
 			package_ledger.entry(
-				"Redemption Return", balance_of(line), line_of(line, log=log), doc.posting_date, doc.doctype, doc.name,
-				qty_change=qty, deferred_change=value, revenue_change=-value, package_redemption=log.name,
+				"Redemption Return",
+				balance_of(line),
+				line_of(line, log=log),
+				doc.posting_date,
+				doc.doctype,
+				doc.name,
+				qty_change=qty,
+				deferred_change=value,
+				revenue_change=-value,
+				package_redemption=log.name,
 			)
 		)
 
@@ -554,9 +590,9 @@ def undo_on_credit_note(doc) -> None:
 		fully = flt(log.qty_returned) >= flt(log.qty)
 		frappe.qb.update(Log).set(Log.qty_returned, log.qty_returned).set(
 			Log.status, "Reversed" if fully else "Redeemed"
-		).set(Log.reversed_by, doc.name).set(Log.reversal_journal_entry, journal_entry).set(Log.modified, now()).where(
-			Log.name == log.name
-		).run()
+		).set(Log.reversed_by, doc.name).set(Log.reversal_journal_entry, journal_entry).set(
+			Log.modified, now()
+		).where(Log.name == log.name).run()
 
 
 def redo_on_credit_note_cancel(doc) -> None:
@@ -572,7 +608,9 @@ def redo_on_credit_note_cancel(doc) -> None:
 	)
 	if not logs:
 		return
-	returned_by_row = {row.sales_invoice_item: abs(flt(row.qty)) for row in doc.items if row.get("sales_invoice_item")}
+	returned_by_row = {
+		row.sales_invoice_item: abs(flt(row.qty)) for row in doc.items if row.get("sales_invoice_item")
+	}
 	locked = lock_balance_items([log.package_balance for log in logs])
 	journal_entries, true_ups = set(), []
 	for log in logs:
@@ -580,7 +618,9 @@ def redo_on_credit_note_cancel(doc) -> None:
 		qty = min(returned_by_row.get(log.sales_invoice_item, 0), flt(log.qty_returned))
 		if flt(line.qty_remaining) < qty:
 			frappe.throw(
-				_("Credit note {0} cannot be cancelled: package balance {1} no longer holds {2} of {3}").format(
+				_(
+					"Credit note {0} cannot be cancelled: package balance {1} no longer holds {2} of {3}"
+				).format(
 					frappe.bold(doc.name), frappe.bold(log.package_balance), qty, frappe.bold(log.item_code)
 				),
 				BalanceUnavailableError,
@@ -616,9 +656,15 @@ def redo_on_credit_note_cancel(doc) -> None:
 		package_ledger.make_entries(
 			[
 				package_ledger.entry(
-					"Rounding", balance_of(line), {**line_of(line), "income_account": credit.account, "cost_center": credit.cost_center},
-					doc.posting_date, "Package Balance", line.parent,
-					deferred_change=-credit.amount, revenue_change=credit.amount, journal_entry=journal_entry,
+					"Rounding",
+					balance_of(line),
+					{**line_of(line), "income_account": credit.account, "cost_center": credit.cost_center},
+					doc.posting_date,
+					"Package Balance",
+					line.parent,
+					deferred_change=-credit.amount,
+					revenue_change=credit.amount,
+					journal_entry=journal_entry,
 				)
 			]
 		)

@@ -95,7 +95,9 @@ def validate_package_company(doc, row, package):
 def validate_package_enabled(row, package):
 	if package.disabled:
 		frappe.throw(
-			_("Row #{0}: Package {1} is disabled and cannot be sold").format(row.idx, frappe.bold(package.name)),
+			_("Row #{0}: Package {1} is disabled and cannot be sold").format(
+				row.idx, frappe.bold(package.name)
+			),
 			PackageDisabledError,
 		)
 
@@ -158,7 +160,11 @@ def validate_refund_row(doc, row, package) -> None:
 		row.discount_amount = 0
 		row.price_list_rate = flt(balance.package_price)
 		row.item_tax_template = refund_tax_template(
-			balance.name, doc.company, balance.unused_components, doc.posting_date, currency_precision(doc.currency)
+			balance.name,
+			doc.company,
+			balance.unused_components,
+			doc.posting_date,
+			currency_precision(doc.currency),
 		)
 		return
 	validate_purchase_rate(row, frappe._dict(name=package.name, package_price=balances[0].package_price))
@@ -289,15 +295,27 @@ def create_balances(doc, purchase_rows):
 			for item in balance.items:
 				sale_entries.append(
 					package_ledger.entry(
-						"Sale", balance.as_dict(), item.as_dict(), doc.posting_date, doc.doctype, doc.name,
-						qty_change=item.qty_purchased, deferred_change=item.allocated_amount,
+						"Sale",
+						balance.as_dict(),
+						item.as_dict(),
+						doc.posting_date,
+						doc.doctype,
+						doc.name,
+						qty_change=item.qty_purchased,
+						deferred_change=item.allocated_amount,
 					)
 				)
 				if balance.revenue_recognition == UPON_PURCHASE:
 					recognition_entries.append(
 						package_ledger.entry(
-							"Recognition Upon Purchase", balance.as_dict(), item.as_dict(), doc.posting_date,
-							doc.doctype, doc.name, deferred_change=-item.allocated_amount, revenue_change=item.allocated_amount,
+							"Recognition Upon Purchase",
+							balance.as_dict(),
+							item.as_dict(),
+							doc.posting_date,
+							doc.doctype,
+							doc.name,
+							deferred_change=-item.allocated_amount,
+							revenue_change=item.allocated_amount,
 						)
 					)
 			if balance.revenue_recognition == UPON_PURCHASE:
@@ -311,7 +329,9 @@ def create_balances(doc, purchase_rows):
 		journal_entry = post_journal_entry(
 			doc.company,
 			doc.posting_date,
-			engine.recognition_lines(deferred_account, upon_purchase_credits, company_cost_center(doc.company)),
+			engine.recognition_lines(
+				deferred_account, upon_purchase_credits, company_cost_center(doc.company)
+			),
 			_("Revenue of prepaid packages recognized upon purchase, invoice {0}").format(doc.name),
 			sales_invoice=doc.name,
 		)
@@ -397,14 +417,26 @@ def refund_balances(doc, purchase_rows):
 					reversal_credits.append(engine.Credit(item.income_account, item.cost_center, value))
 					reversal_entries.append(
 						package_ledger.entry(
-							"Refund Recognition Reversal", balance, item, doc.posting_date, doc.doctype, doc.name,
-							deferred_change=value, revenue_change=-value,
+							"Refund Recognition Reversal",
+							balance,
+							item,
+							doc.posting_date,
+							doc.doctype,
+							doc.name,
+							deferred_change=value,
+							revenue_change=-value,
 						)
 					)
 				refund_entries.append(
 					package_ledger.entry(
-						"Refund", balance, item, doc.posting_date, doc.doctype, doc.name,
-						qty_change=-unused_qty, deferred_change=-value,
+						"Refund",
+						balance,
+						item,
+						doc.posting_date,
+						doc.doctype,
+						doc.name,
+						qty_change=-unused_qty,
+						deferred_change=-value,
 					)
 				)
 			Item = DocType("Package Balance Item")
@@ -412,7 +444,9 @@ def refund_balances(doc, purchase_rows):
 	journal_entry = post_journal_entry(
 		doc.company,
 		doc.posting_date,
-		engine.recognition_lines(deferred_account, reversal_credits, company_cost_center(doc.company), reverse=True),
+		engine.recognition_lines(
+			deferred_account, reversal_credits, company_cost_center(doc.company), reverse=True
+		),
 		_("Refund of prepaid packages, credit note {0}").format(doc.name),
 		sales_invoice=doc.name,
 	)
@@ -462,21 +496,23 @@ def on_cancel_purchase(doc) -> None:
 		restore_refunded_balances(doc)
 		return
 	balances = frappe.get_all(
-		"Package Balance", filters={"sales_invoice": doc.name}, fields=["name", "recognition_journal_entry"], order_by="name asc"
+		"Package Balance",
+		filters={"sales_invoice": doc.name},
+		fields=["name", "recognition_journal_entry"],
+		order_by="name asc",
 	)
 	for journal_entry in {b.recognition_journal_entry for b in balances if b.recognition_journal_entry}:
 		cancel_journal_entry(journal_entry)
 	names = [b.name for b in balances]
 	if names:
-		frappe.qb.update(Balance).set(Balance.status, "Cancelled").set(Balance.modified, frappe.utils.now()).where(
-			Balance.name.isin(names)
-		).run()
+		frappe.qb.update(Balance).set(Balance.status, "Cancelled").set(
+			Balance.modified, frappe.utils.now()
+		).where(Balance.name.isin(names)).run()
 		frappe.qb.update(Item).set(Item.deferred_amount, 0).where(Item.parent.isin(names)).run()
 		refresh_balance_totals(names)
 
 
 def restore_refunded_balances(doc):
-	Balance = DocType("Package Balance")
 	balances = frappe.get_all(
 		"Package Balance",
 		filters={"refund_invoice": doc.name, "status": "Refunded"},
@@ -492,12 +528,18 @@ def restore_refunded_balances(doc):
 			item.deferred_amount = (
 				0
 				if balance.revenue_recognition == UPON_PURCHASE
-				else flt(engine.deferred_value(item.allocated_amount, item.qty_purchased, item.qty_redeemed, precision))
+				else flt(
+					engine.deferred_value(
+						item.allocated_amount, item.qty_purchased, item.qty_redeemed, precision
+					)
+				)
 			)
 		balance.refund_invoice = None
 		balance.refund_journal_entry = None
 		balance.status = "Active"
-		balance.status = balance_status(balance, paid=is_paid(frappe.get_doc("Sales Invoice", balance.sales_invoice)))
+		balance.status = balance_status(
+			balance, paid=is_paid(frappe.get_doc("Sales Invoice", balance.sales_invoice))
+		)
 		write_balance(balance)
 
 

@@ -34,7 +34,9 @@ def get_item_tax_rates(item_code: str, company: str, posting_date, tax_category:
 
 def default_tax_rates(company: str) -> dict[str, float]:
 	"""Rates of the company's default sales tax template: what an item without its own rate bears."""
-	template = frappe.db.get_value("Sales Taxes and Charges Template", {"company": company, "is_default": 1, "disabled": 0})
+	template = frappe.db.get_value(
+		"Sales Taxes and Charges Template", {"company": company, "is_default": 1, "disabled": 0}
+	)
 	if not template:
 		return {}
 	return {
@@ -44,10 +46,14 @@ def default_tax_rates(company: str) -> dict[str, float]:
 	}
 
 
-def weighted_rates(company: str, components: list[tuple[str, Decimal]], price: Decimal, posting_date, precision: int):
+def weighted_rates(
+	company: str, components: list[tuple[str, Decimal]], price: Decimal, posting_date, precision: int
+):
 	"""Per tax account, the allocation-weighted rate of the components (engine)."""
 	defaults = default_tax_rates(company)
-	per_component = [get_item_tax_rates(item_code, company, posting_date)[1] for item_code, _value in components]
+	per_component = [
+		get_item_tax_rates(item_code, company, posting_date)[1] for item_code, _value in components
+	]
 	accounts = set(defaults)
 	for rates in per_component:
 		accounts |= set(rates)
@@ -56,7 +62,10 @@ def weighted_rates(company: str, components: list[tuple[str, Decimal]], price: D
 		return defaults.get(account, flt(frappe.get_cached_value("Account", account, "tax_rate")))
 
 	weighted_input = [
-		(value, {account: Decimal(str(rates.get(account, fallback(account)))) for account in sorted(accounts)})
+		(
+			value,
+			{account: Decimal(str(rates.get(account, fallback(account)))) for account in sorted(accounts)},
+		)
 		for (_item, value), rates in zip(components, per_component, strict=True)
 	]
 	return engine.weighted_tax_rates(weighted_input, price, precision)
@@ -68,7 +77,9 @@ def sync_template(title: str, company: str, rates: dict[str, Decimal]) -> str | 
 		return None
 	abbr = frappe.get_cached_value("Company", company, "abbr")
 	name = f"{title} - {abbr}"
-	template = frappe.get_doc("Item Tax Template", name) if frappe.db.exists("Item Tax Template", name) else None
+	template = (
+		frappe.get_doc("Item Tax Template", name) if frappe.db.exists("Item Tax Template", name) else None
+	)
 	if template is None:
 		template = frappe.new_doc("Item Tax Template")
 		template.update({"title": title, "company": company})

@@ -224,7 +224,12 @@ def set_price(item_code, rate, price_list=PRICE_LIST):
 		frappe.db.set_value("Item Price", name, "price_list_rate", rate)
 	else:
 		frappe.get_doc(
-			{"doctype": "Item Price", "item_code": item_code, "price_list": price_list, "price_list_rate": rate}
+			{
+				"doctype": "Item Price",
+				"item_code": item_code,
+				"price_list": price_list,
+				"price_list_rate": rate,
+			}
 		).insert(ignore_permissions=True)
 
 
@@ -235,7 +240,8 @@ def make_customers():
 			customer,
 			{
 				"customer_name": customer,
-				"customer_group": frappe.db.get_value("Customer Group", {"is_group": 0}) or "All Customer Groups",
+				"customer_group": frappe.db.get_value("Customer Group", {"is_group": 0})
+				or "All Customer Groups",
 				"territory": frappe.db.get_value("Territory", {"is_group": 0}) or "All Territories",
 				"default_price_list": PRICE_LIST,
 			},
@@ -360,7 +366,9 @@ def gl_balance(account_name: str, company: str = COMPANY, voucher_no: str | None
 		filters["voucher_no"] = voucher_no
 	if upto:
 		filters["posting_date"] = ("<=", upto)
-	rows = frappe.get_all("GL Entry", filters=filters, fields=["sum(debit) as debit", "sum(credit) as credit"])
+	rows = frappe.get_all(
+		"GL Entry", filters=filters, fields=["sum(debit) as debit", "sum(credit) as credit"]
+	)
 	return flt(rows[0].debit) - flt(rows[0].credit) if rows else 0.0
 
 

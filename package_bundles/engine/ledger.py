@@ -45,7 +45,9 @@ def recognition_lines(
 		return []
 
 	lines = [JournalLine(deferred_account, deferred_cost_center, total, ZERO)]
-	lines += [JournalLine(account, cost_center, ZERO, amount) for (account, cost_center), amount in grouped.items()]
+	lines += [
+		JournalLine(account, cost_center, ZERO, amount) for (account, cost_center), amount in grouped.items()
+	]
 	if reverse:
 		lines = [JournalLine(line.account, line.cost_center, line.credit, line.debit) for line in lines]
 	return lines

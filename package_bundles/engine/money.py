@@ -20,7 +20,9 @@ def to_decimal(value) -> Decimal:
 
 def quantum(precision: int) -> Decimal:
 	if not isinstance(precision, int) or isinstance(precision, bool) or not 0 <= precision <= 9:
-		raise InvalidPrecisionError(f"Currency precision must be a whole number from 0 to 9, not {precision!r}")
+		raise InvalidPrecisionError(
+			f"Currency precision must be a whole number from 0 to 9, not {precision!r}"
+		)
 	return Decimal(1).scaleb(-precision)
 
 

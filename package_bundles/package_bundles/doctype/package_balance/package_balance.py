@@ -14,6 +14,44 @@ from package_bundles.exceptions import BalanceReadOnlyError
 
 class PackageBalance(Document):
 	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		from package_bundles.package_bundles.doctype.package_balance_extension.package_balance_extension import (
+			PackageBalanceExtension,
+		)
+		from package_bundles.package_bundles.doctype.package_balance_item.package_balance_item import (
+			PackageBalanceItem,
+		)
+
+		breakage_amount: DF.Currency
+		breakage_date: DF.Date | None
+		breakage_journal_entry: DF.Link | None
+		company: DF.Link | None
+		currency: DF.Link | None
+		customer: DF.Link | None
+		customer_name: DF.Data | None
+		deferred_revenue_account: DF.Link | None
+		expiry_date: DF.Date | None
+		extensions: DF.Table[PackageBalanceExtension]
+		items: DF.Table[PackageBalanceItem]
+		package_price: DF.Currency
+		prepaid_package: DF.Link | None
+		purchase_date: DF.Date | None
+		recognition_journal_entry: DF.Link | None
+		refund_invoice: DF.Link | None
+		refund_journal_entry: DF.Link | None
+		revenue_recognition: DF.Literal["Upon Consumption", "Upon Purchase"]
+		sales_invoice: DF.Link | None
+		sales_invoice_item: DF.Data | None
+		status: DF.Literal["Awaiting Payment", "Active", "Exhausted", "Expired", "Refunded", "Cancelled"]
+		total_allocated: DF.Currency
+		total_deferred: DF.Currency
+		total_recognized: DF.Currency
 	# end: auto-generated types
 
 	def validate(self):
@@ -26,7 +64,9 @@ class PackageBalance(Document):
 	def validate_written_by_app(self):
 		if not self.flags.written_by_package_bundles:
 			frappe.throw(
-				_("Package Balances are written by the app from invoices; they cannot be created or edited by hand"),
+				_(
+					"Package Balances are written by the app from invoices; they cannot be created or edited by hand"
+				),
 				BalanceReadOnlyError,
 			)
 

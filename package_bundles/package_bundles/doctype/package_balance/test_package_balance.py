@@ -77,7 +77,16 @@ class TestPackageSale(PackageTestCase):
 		self.assertEqual(balance.revenue_recognition, "Upon Consumption")
 		self.assertEqual(balance.status, "Awaiting Payment")
 		snapshot = [
-			(i.item_code, i.item_group, i.qty_purchased, i.qty_redeemed, i.qty_remaining, i.allocated_amount, i.deferred_amount, i.income_account)
+			(
+				i.item_code,
+				i.item_group,
+				i.qty_purchased,
+				i.qty_redeemed,
+				i.qty_remaining,
+				i.allocated_amount,
+				i.deferred_amount,
+				i.income_account,
+			)
 			for i in balance.items
 		]
 		self.assertEqual(
@@ -132,7 +141,9 @@ class TestPackageSale(PackageTestCase):
 		by_months = make_package(name="Two Months", items=[(VISIT, 1)], price=150, valid_for_months=2)
 		fixed = add_days(nowdate(), 100)
 		by_date = make_package(name="Fixed", items=[(VISIT, 1)], price=150, expiry_date=fixed)
-		invoice = make_invoice([(by_days.item, 1), (by_months.item, 1), (by_date.item, 1)], posting_date=posting)
+		invoice = make_invoice(
+			[(by_days.item, 1), (by_months.item, 1), (by_date.item, 1)], posting_date=posting
+		)
 		expiry = {b.prepaid_package: str(b.expiry_date) for b in balances_of(invoice)}
 		self.assertEqual(expiry["Ten Days"], str(add_days(posting, 10)))
 		self.assertEqual(expiry["Two Months"], str(add_months(posting, 2)))
@@ -154,7 +165,9 @@ class TestPackageSale(PackageTestCase):
 
 		invoice.reload()
 		invoice.cancel()
-		self.assertEqual(frappe.db.get_value("Journal Entry", balance.recognition_journal_entry, "docstatus"), 2)
+		self.assertEqual(
+			frappe.db.get_value("Journal Entry", balance.recognition_journal_entry, "docstatus"), 2
+		)
 		for account in (DEFERRED, VISIT_INCOME, PRODUCT_INCOME, LAB_INCOME):
 			self.assertEqual(gl_balance(account), 0)
 
@@ -182,7 +195,11 @@ class TestPackageSale(PackageTestCase):
 		disabled.save()
 		before = self.count_documents(*WRITES)
 		cases = [
-			("changed rate", dict(rows=[{"item_code": package.item, "qty": 1, "rate": 700}]), PackageRateError),
+			(
+				"changed rate",
+				dict(rows=[{"item_code": package.item, "qty": 1, "rate": 700}]),
+				PackageRateError,
+			),
 			(
 				"row discount",
 				dict(rows=[{"item_code": package.item, "qty": 1, "discount_percentage": 10}]),
@@ -211,7 +228,12 @@ class TestPackageSale(PackageTestCase):
 			balance.save()
 		with self.assertRaises(BalanceReadOnlyError):
 			frappe.get_doc(
-				{"doctype": "Package Balance", "customer": CUSTOMER, "company": COMPANY, "prepaid_package": package.name}
+				{
+					"doctype": "Package Balance",
+					"customer": CUSTOMER,
+					"company": COMPANY,
+					"prepaid_package": package.name,
+				}
 			).insert()
 
 	def test_sold_terms_are_locked(self):
@@ -247,7 +269,9 @@ class TestPackageSale(PackageTestCase):
 		self.assert_reconciled()
 
 		credit_note.cancel()
-		self.assertEqual(sorted(b.status for b in balances_of(invoice)), ["Awaiting Payment", "Awaiting Payment"])
+		self.assertEqual(
+			sorted(b.status for b in balances_of(invoice)), ["Awaiting Payment", "Awaiting Payment"]
+		)
 		self.assert_reconciled()
 
 	def test_credit_note_for_upon_purchase_nets_to_zero(self):

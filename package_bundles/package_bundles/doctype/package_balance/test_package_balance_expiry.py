@@ -74,7 +74,12 @@ class TestExpiry(PackageTestCase):
 		invoice = make_invoice([(VISIT, 1)], submit=False)
 		self.assertIsNone(invoice.items[0].package_balance)
 		self.assertEqual(invoice.items[0].rate, 150)
-		self.assertEqual(frappe.db.get_value("Package Balance Item", {"parent": balance.name, "item_code": VISIT}, "qty_remaining"), 4)
+		self.assertEqual(
+			frappe.db.get_value(
+				"Package Balance Item", {"parent": balance.name, "item_code": VISIT}, "qty_remaining"
+			),
+			4,
+		)
 
 	def test_breakage_goes_to_the_settings_account(self):
 		settings = frappe.get_single("Package Settings")
@@ -83,7 +88,9 @@ class TestExpiry(PackageTestCase):
 		balance = sell_expiring()
 		expiry.expire_balances()
 		balance.reload()
-		self.assertEqual(gl_entries(balance.breakage_journal_entry), {DEFERRED: 720.0, BREAKAGE_INCOME: -720.0})
+		self.assertEqual(
+			gl_entries(balance.breakage_journal_entry), {DEFERRED: 720.0, BREAKAGE_INCOME: -720.0}
+		)
 
 	def test_breakage_off_keeps_the_liability(self):
 		reset_settings(recognize_breakage=0)

@@ -10,6 +10,43 @@ from package_bundles.exceptions import BalanceReadOnlyError
 
 class PackageLedgerEntry(Document):
 	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		company: DF.Link | None
+		cost_center: DF.Link | None
+		currency: DF.Link | None
+		customer: DF.Link | None
+		deferred_change: DF.Currency
+		event: DF.Literal[
+			"Sale",
+			"Recognition Upon Purchase",
+			"Redemption",
+			"Redemption Return",
+			"Breakage",
+			"Refund",
+			"Refund Recognition Reversal",
+			"Rounding",
+		]
+		income_account: DF.Link | None
+		is_cancelled: DF.Check
+		item_code: DF.Link | None
+		item_group: DF.Link | None
+		journal_entry: DF.Link | None
+		package_balance: DF.Link | None
+		package_balance_item: DF.Data | None
+		package_redemption: DF.Link | None
+		posting_date: DF.Date | None
+		prepaid_package: DF.Link | None
+		purchase_invoice: DF.Link | None
+		qty_change: DF.Float
+		revenue_change: DF.Currency
+		voucher_no: DF.DynamicLink | None
+		voucher_type: DF.Link | None
 	# end: auto-generated types
 
 	def validate(self):

@@ -54,7 +54,9 @@ class TestReconciliation(PackageTestCase):
 
 	def test_mixed_history_reconciles_at_every_date(self):
 		consumption = make_package()
-		immediate = make_package(name="Immediate Care", items=[(VISIT, 2)], price=300, revenue_recognition="Upon Purchase")
+		immediate = make_package(
+			name="Immediate Care", items=[(VISIT, 2)], price=300, revenue_recognition="Upon Purchase"
+		)
 		short = make_package(name="Short Care", items=[(VISIT, 1), (LAB, 1)], price=200, valid_for_days=5)
 		pair = make_package(name="Two Visits", items=[(VISIT, 2)], price=280)
 
@@ -63,11 +65,15 @@ class TestReconciliation(PackageTestCase):
 		short_sale = make_invoice([(short.item, 1)], posting_date=day(-18))
 		pay(short_sale)
 
-		two_visits = make_invoice([(VISIT, 2)], posting_date=day(-15))  # Short Care first (earlier expiry), then Postpartum
+		two_visits = make_invoice(
+			[(VISIT, 2)], posting_date=day(-15)
+		)  # Short Care first (earlier expiry), then Postpartum
 		make_invoice([(LAB, 1), (KIT, 1)], posting_date=day(-14), update_stock=1, set_warehouse=STORES)
 		undone = make_invoice([(VISIT, 1)], posting_date=day(-12))
 		undone.cancel()
-		make_invoice([(VISIT, 1)], customer=OTHER_CUSTOMER, posting_date=day(-11))  # Upon Purchase: units only
+		make_invoice(
+			[(VISIT, 1)], customer=OTHER_CUSTOMER, posting_date=day(-11)
+		)  # Upon Purchase: units only
 
 		pair_sale = make_invoice([(pair.item, 2)], customer=OTHER_CUSTOMER, posting_date=day(-10))
 		refund = make_sales_return(pair_sale.name)
@@ -92,14 +98,20 @@ class TestReconciliation(PackageTestCase):
 
 		for offset in (-21, -20, -19, -15, -14, -13, -12, -11, -10, -9, -8, 0):
 			with self.subTest(as_of=offset):
-				self.assertEqual(ledger_deferred(COMPANY, day(offset)), deferred_liability(COMPANY, DEFERRED, upto=day(offset)))
+				self.assertEqual(
+					ledger_deferred(COMPANY, day(offset)),
+					deferred_liability(COMPANY, DEFERRED, upto=day(offset)),
+				)
 		self.assertEqual(ledger_deferred(COMPANY, day(0)), deferred_in_balances(COMPANY))
 		before_extension = ledger_deferred(COMPANY, day(0))
 
 		expiry.extend_expiry(short_balance.name, day(30), "Clinic closed for a week")
 		for offset in (-12, -8, 0):
 			with self.subTest(after_extension=offset):
-				self.assertEqual(ledger_deferred(COMPANY, day(offset)), deferred_liability(COMPANY, DEFERRED, upto=day(offset)))
+				self.assertEqual(
+					ledger_deferred(COMPANY, day(offset)),
+					deferred_liability(COMPANY, DEFERRED, upto=day(offset)),
+				)
 		self.assertEqual(ledger_deferred(COMPANY, day(0)), deferred_in_balances(COMPANY))
 		self.assertGreater(ledger_deferred(COMPANY, day(0)), before_extension)
 

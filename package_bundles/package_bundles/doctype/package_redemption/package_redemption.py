@@ -10,12 +10,42 @@ from package_bundles.exceptions import BalanceReadOnlyError
 
 class PackageRedemption(Document):
 	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		amount: DF.Currency
+		company: DF.Link | None
+		cost_center: DF.Link | None
+		currency: DF.Link | None
+		customer: DF.Link | None
+		income_account: DF.Link | None
+		item_code: DF.Link | None
+		item_group: DF.Link | None
+		journal_entry: DF.Link | None
+		package_balance: DF.Link | None
+		package_balance_item: DF.Data | None
+		posting_date: DF.Date | None
+		prepaid_package: DF.Link | None
+		purchase_invoice: DF.Link | None
+		qty: DF.Float
+		qty_returned: DF.Float
+		reversal_journal_entry: DF.Link | None
+		reversed_by: DF.Link | None
+		sales_invoice: DF.Link | None
+		sales_invoice_item: DF.Data | None
+		status: DF.Literal["Redeemed", "Reversed"]
 	# end: auto-generated types
 
 	def validate(self):
 		if not self.flags.written_by_package_bundles:
 			frappe.throw(
-				_("Package Redemptions are logged by the app from invoices; they cannot be created or edited by hand"),
+				_(
+					"Package Redemptions are logged by the app from invoices; they cannot be created or edited by hand"
+				),
 				BalanceReadOnlyError,
 			)
 

@@ -5,7 +5,11 @@ import frappe
 from erpnext.accounts.doctype.sales_invoice.sales_invoice import make_sales_return
 from frappe.utils import add_days, nowdate
 
-from package_bundles.exceptions import BalanceAlreadyRedeemedError, BalanceUnavailableError, BalanceReadOnlyError
+from package_bundles.exceptions import (
+	BalanceAlreadyRedeemedError,
+	BalanceReadOnlyError,
+	BalanceUnavailableError,
+)
 from package_bundles.test_fixtures import (
 	COMPANY,
 	CUSTOMER,
@@ -48,7 +52,9 @@ def buy(package, qty=1, customer=CUSTOMER, posting_date=None, paid=True):
 
 
 def balances_of(invoice) -> list:
-	names = frappe.get_all("Package Balance", filters={"sales_invoice": invoice.name}, pluck="name", order_by="name asc")
+	names = frappe.get_all(
+		"Package Balance", filters={"sales_invoice": invoice.name}, pluck="name", order_by="name asc"
+	)
 	return [frappe.get_doc("Package Balance", name) for name in names]
 
 
@@ -65,7 +71,15 @@ def logs_of(invoice) -> list:
 	return frappe.get_all(
 		"Package Redemption",
 		filters={"sales_invoice": invoice.name},
-		fields=["package_balance", "item_code", "qty", "amount", "status", "journal_entry", "purchase_invoice"],
+		fields=[
+			"package_balance",
+			"item_code",
+			"qty",
+			"amount",
+			"status",
+			"journal_entry",
+			"purchase_invoice",
+		],
 		order_by="creation asc",
 	)
 
@@ -83,10 +97,14 @@ class TestRedemption(PackageTestCase):
 		visit = make_invoice([(VISIT, 1)])
 		row = visit.items[0]
 		self.assertEqual(row.package_balance, balance.name)
-		self.assertEqual((row.rate, row.price_list_rate, row.discount_percentage, row.amount), (0, 150, 100, 0))
+		self.assertEqual(
+			(row.rate, row.price_list_rate, row.discount_percentage, row.amount), (0, 150, 100, 0)
+		)
 		self.assertEqual(visit.grand_total, 0)
 		[log] = logs_of(visit)
-		self.assertEqual((log.qty, log.amount, log.status, log.purchase_invoice), (1, 135, "Redeemed", purchase.name))
+		self.assertEqual(
+			(log.qty, log.amount, log.status, log.purchase_invoice), (1, 135, "Redeemed", purchase.name)
+		)
 		self.assertEqual(gl_entries(log.journal_entry), {DEFERRED: 135.0, VISIT_INCOME: -135.0})
 
 		kit = make_invoice([(KIT, 1)], update_stock=1, set_warehouse=STORES)
@@ -135,12 +153,15 @@ class TestRedemption(PackageTestCase):
 		invoice.items[-1].qty = 2  # more units than the balances hold: the charged row grows
 		invoice.save()
 		self.assertEqual(
-			[(r.qty, r.package_balance) for r in invoice.items], [(2, first.name), (2, second.name), (2, None)]
+			[(r.qty, r.package_balance) for r in invoice.items],
+			[(2, first.name), (2, second.name), (2, None)],
 		)
 		invoice.items = invoice.items[:2]  # fewer units (3 in all): re-planned from the first balance
 		invoice.items[1].qty = 1
 		invoice.save()
-		self.assertEqual([(r.qty, r.package_balance) for r in invoice.items], [(2, first.name), (1, second.name)])
+		self.assertEqual(
+			[(r.qty, r.package_balance) for r in invoice.items], [(2, first.name), (1, second.name)]
+		)
 
 		invoice.submit()
 		self.assertEqual(remaining(first.name), {VISIT: 0})
@@ -167,7 +188,14 @@ class TestRedemption(PackageTestCase):
 		cases = {
 			"same customer": make_invoice([(VISIT, 1)], submit=False),
 			"other company": make_invoice(
-				[{"item_code": VISIT, "qty": 1, "income_account": account("Sales", "PKW"), "cost_center": account("Main", "PKW")}],
+				[
+					{
+						"item_code": VISIT,
+						"qty": 1,
+						"income_account": account("Sales", "PKW"),
+						"cost_center": account("Main", "PKW"),
+					}
+				],
 				company=OTHER_COMPANY,
 				debit_to=account("Debtors", "PKW"),
 				taxes=False,
@@ -251,7 +279,9 @@ class TestRedemption(PackageTestCase):
 		purchase = buy(package)
 		make_invoice([(VISIT, 1)])
 		purchase.reload()
-		for payment in frappe.get_all("Payment Entry Reference", filters={"reference_name": purchase.name}, pluck="parent"):
+		for payment in frappe.get_all(
+			"Payment Entry Reference", filters={"reference_name": purchase.name}, pluck="parent"
+		):
 			frappe.get_doc("Payment Entry", payment).cancel()
 		purchase.reload()
 		with self.assertRaises(BalanceAlreadyRedeemedError):
@@ -417,12 +447,19 @@ class TestConcurrentRedemption(PackageTestCase):
 		customer = get_or_make(
 			"Customer",
 			f"PKT Concurrent {suffix}",
-			{"customer_name": f"PKT Concurrent {suffix}", "customer_group": frappe.db.get_value("Customer Group", {"is_group": 0}), "territory": frappe.db.get_value("Territory", {"is_group": 0})},
+			{
+				"customer_name": f"PKT Concurrent {suffix}",
+				"customer_group": frappe.db.get_value("Customer Group", {"is_group": 0}),
+				"territory": frappe.db.get_value("Territory", {"is_group": 0}),
+			},
 		).name
 		package = make_package(name=f"Five Visits {suffix}", items=[(VISIT, 5)], price=500)
 		[balance] = balances_of(buy(package, customer=customer))
 		drafts = [make_invoice([(VISIT, 1)], customer=customer, submit=False).name for _ in range(8)]
-		self.assertEqual({frappe.db.get_value("Sales Invoice Item", {"parent": d}, "package_balance") for d in drafts}, {balance.name})
+		self.assertEqual(
+			{frappe.db.get_value("Sales Invoice Item", {"parent": d}, "package_balance") for d in drafts},
+			{balance.name},
+		)
 		frappe.db.commit()
 
 		site, sites_path = frappe.local.site, frappe.local.sites_path
@@ -459,7 +496,10 @@ class TestConcurrentRedemption(PackageTestCase):
 			outcome = sorted(results.values())
 			self.assertEqual(outcome, ["refused"] * 3 + ["submitted"] * 5, results)
 			item = frappe.db.get_value(
-				"Package Balance Item", {"parent": balance.name}, ["qty_redeemed", "qty_remaining"], as_dict=True
+				"Package Balance Item",
+				{"parent": balance.name},
+				["qty_redeemed", "qty_remaining"],
+				as_dict=True,
 			)
 			self.assertEqual((item.qty_redeemed, item.qty_remaining), (5, 0))
 			self.assertEqual(frappe.db.count("Package Redemption", {"package_balance": balance.name}), 5)
@@ -471,8 +511,15 @@ class TestConcurrentRedemption(PackageTestCase):
 def cleanup_customer(customer: str):
 	"""Undo what a committing test left behind, newest first."""
 	frappe.db.rollback()
-	for name in frappe.get_all("Sales Invoice", filters={"customer": customer, "docstatus": 1}, pluck="name", order_by="creation desc"):
-		for payment in frappe.get_all("Payment Entry Reference", filters={"reference_name": name, "docstatus": 1}, pluck="parent"):
+	for name in frappe.get_all(
+		"Sales Invoice",
+		filters={"customer": customer, "docstatus": 1},
+		pluck="name",
+		order_by="creation desc",
+	):
+		for payment in frappe.get_all(
+			"Payment Entry Reference", filters={"reference_name": name, "docstatus": 1}, pluck="parent"
+		):
 			frappe.get_doc("Payment Entry", payment).cancel()
 		frappe.get_doc("Sales Invoice", name).cancel()
 	for name in frappe.get_all("Sales Invoice", filters={"customer": customer, "docstatus": 0}, pluck="name"):

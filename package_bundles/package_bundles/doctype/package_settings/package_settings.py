@@ -36,7 +36,9 @@ class PackageSettings(Document):
 		for row in self.accounts:
 			if row.company in seen:
 				frappe.throw(
-					_("Row #{0}: Company {1} is listed more than once").format(row.idx, frappe.bold(row.company)),
+					_("Row #{0}: Company {1} is listed more than once").format(
+						row.idx, frappe.bold(row.company)
+					),
 					PackageError,
 				)
 			seen.add(row.company)

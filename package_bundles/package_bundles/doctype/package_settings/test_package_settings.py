@@ -69,7 +69,13 @@ class TestPackageSettings(PackageTestCase):
 		settings = frappe.get_single("Package Settings")
 		settings.append(
 			"accounts",
-			{"company": COMPANY, "deferred_revenue_account": account("Current Liabilities").replace("Current Liabilities", "Package Deferred Revenue"), "breakage_income_account": account("Breakage Income")},
+			{
+				"company": COMPANY,
+				"deferred_revenue_account": account("Current Liabilities").replace(
+					"Current Liabilities", "Package Deferred Revenue"
+				),
+				"breakage_income_account": account("Breakage Income"),
+			},
 		)
 		settings.save()
 		self.assertEqual(get_breakage_income_account(COMPANY), account("Breakage Income"))
@@ -84,7 +90,8 @@ class TestPackageSettings(PackageTestCase):
 	def test_account_of_another_company_is_refused(self):
 		settings = frappe.get_single("Package Settings")
 		settings.append(
-			"accounts", {"company": COMPANY, "breakage_income_account": account("Breakage Income", OTHER_ABBR)}
+			"accounts",
+			{"company": COMPANY, "breakage_income_account": account("Breakage Income", OTHER_ABBR)},
 		)
 		with self.assertRaises(PackageError):
 			settings.save()

@@ -20,6 +20,30 @@ from package_bundles.taxes import get_item_tax_rates, sync_package_tax_template
 
 class PrepaidPackage(Document):
 	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		from package_bundles.package_bundles.doctype.package_item.package_item import PackageItem
+
+		company: DF.Link
+		currency: DF.Link | None
+		default_price: DF.Currency
+		description: DF.SmallText | None
+		disabled: DF.Check
+		expiry_date: DF.Date | None
+		item: DF.Link | None
+		items: DF.Table[PackageItem]
+		package_name: DF.Data
+		package_price: DF.Currency
+		revenue_recognition: DF.Literal["Upon Consumption", "Upon Purchase"]
+		selling_price_list: DF.Link | None
+		taxable_amount: DF.Currency
+		valid_for_days: DF.Int
+		valid_for_months: DF.Int
 	# end: auto-generated types
 
 	def validate(self):
@@ -58,7 +82,16 @@ class PrepaidPackage(Document):
 			for item in frappe.get_all(
 				"Item",
 				filters={"name": ("in", item_codes)},
-				fields=["name", "item_name", "item_group", "stock_uom", "is_stock_item", "is_sales_item", "disabled", "has_variants"],
+				fields=[
+					"name",
+					"item_name",
+					"item_group",
+					"stock_uom",
+					"is_stock_item",
+					"is_sales_item",
+					"disabled",
+					"has_variants",
+				],
 			)
 		}
 		whole_uoms = set(
@@ -83,34 +116,47 @@ class PrepaidPackage(Document):
 				engine.validate_quantity(row.qty, row.uom in whole_uoms)
 			except engine.FractionalQuantityError:
 				frappe.throw(
-					_("Row #{0}: Quantity of {1} must be a whole number, as its unit {2} allows no fractions").format(
-						row.idx, frappe.bold(row.item_code), frappe.bold(row.uom)
-					),
+					_(
+						"Row #{0}: Quantity of {1} must be a whole number, as its unit {2} allows no fractions"
+					).format(row.idx, frappe.bold(row.item_code), frappe.bold(row.uom)),
 					PackageItemError,
 				)
 			except engine.InvalidQuantityError:
 				frappe.throw(
-					_("Row #{0}: Quantity of {1} must be greater than zero").format(row.idx, frappe.bold(row.item_code)),
+					_("Row #{0}: Quantity of {1} must be greater than zero").format(
+						row.idx, frappe.bold(row.item_code)
+					),
 					PackageItemError,
 				)
 
 	def validate_item_row(self, row, item, package_items, seen):
 		if not item:
-			frappe.throw(_("Row #{0}: Item {1} does not exist").format(row.idx, frappe.bold(row.item_code)), PackageItemError)
+			frappe.throw(
+				_("Row #{0}: Item {1} does not exist").format(row.idx, frappe.bold(row.item_code)),
+				PackageItemError,
+			)
 		if row.item_code in seen:
 			frappe.throw(
-				_("Row #{0}: Item {1} is already in the package; change the quantity of its first row instead").format(
-					row.idx, frappe.bold(row.item_code)
-				),
+				_(
+					"Row #{0}: Item {1} is already in the package; change the quantity of its first row instead"
+				).format(row.idx, frappe.bold(row.item_code)),
 				PackageItemError,
 			)
 		if item.disabled:
-			frappe.throw(_("Row #{0}: Item {1} is disabled").format(row.idx, frappe.bold(row.item_code)), PackageItemError)
+			frappe.throw(
+				_("Row #{0}: Item {1} is disabled").format(row.idx, frappe.bold(row.item_code)),
+				PackageItemError,
+			)
 		if not item.is_sales_item:
-			frappe.throw(_("Row #{0}: Item {1} is not a sales item").format(row.idx, frappe.bold(row.item_code)), PackageItemError)
+			frappe.throw(
+				_("Row #{0}: Item {1} is not a sales item").format(row.idx, frappe.bold(row.item_code)),
+				PackageItemError,
+			)
 		if item.has_variants:
 			frappe.throw(
-				_("Row #{0}: Item {1} is a template; choose one of its variants").format(row.idx, frappe.bold(row.item_code)),
+				_("Row #{0}: Item {1} is a template; choose one of its variants").format(
+					row.idx, frappe.bold(row.item_code)
+				),
 				PackageItemError,
 			)
 		if row.item_code in package_items or item.item_group == PACKAGES_ITEM_GROUP:
@@ -154,8 +200,15 @@ class PrepaidPackage(Document):
 			)
 		if (self.valid_for_days or 0) < 0 or (self.valid_for_months or 0) < 0:
 			frappe.throw(_("Validity cannot be negative"), PackageValidityError)
-		if self.expiry_date and self.has_value_changed("expiry_date") and getdate(self.expiry_date) < getdate(nowdate()):
-			frappe.throw(_("Expiry date {0} is in the past").format(frappe.bold(self.expiry_date)), PackageValidityError)
+		if (
+			self.expiry_date
+			and self.has_value_changed("expiry_date")
+			and getdate(self.expiry_date) < getdate(nowdate())
+		):
+			frappe.throw(
+				_("Expiry date {0} is in the past").format(frappe.bold(self.expiry_date)),
+				PackageValidityError,
+			)
 
 	def set_tax_details(self):
 		taxable = 0.0
@@ -195,7 +248,11 @@ class PrepaidPackage(Document):
 			set_company_links(defaults, self.company)
 		defaults.income_account = deferred_account
 		tax_template = sync_package_tax_template(self)
-		item.taxes = [row for row in item.taxes if row.item_tax_template != tax_template and not self.is_own_template(row)]
+		item.taxes = [
+			row
+			for row in item.taxes
+			if row.item_tax_template != tax_template and not self.is_own_template(row)
+		]
 		if tax_template:
 			item.append("taxes", {"item_tax_template": tax_template})
 		item.flags.ignore_permissions = True
@@ -210,7 +267,9 @@ class PrepaidPackage(Document):
 	def new_sales_item(self):
 		if frappe.db.exists("Item", self.package_name):
 			frappe.throw(
-				_("An item named {0} already exists; give the package another name").format(frappe.bold(self.package_name)),
+				_("An item named {0} already exists; give the package another name").format(
+					frappe.bold(self.package_name)
+				),
 				PackageError,
 			)
 		return frappe.get_doc(
@@ -219,7 +278,8 @@ class PrepaidPackage(Document):
 
 	def sync_item_price(self):
 		name = frappe.db.get_value(
-			"Item Price", {"item_code": self.item, "price_list": self.selling_price_list, "customer": ("is", "not set")}
+			"Item Price",
+			{"item_code": self.item, "price_list": self.selling_price_list, "customer": ("is", "not set")},
 		)
 		price = frappe.get_doc("Item Price", name) if name else frappe.new_doc("Item Price")
 		price.update(
@@ -236,11 +296,15 @@ class PrepaidPackage(Document):
 	# --- helpers ------------------------------------------------------------
 
 	def currency_precision(self) -> int:
-		return currency_precision(self.currency or frappe.get_cached_value("Company", self.company, "default_currency"))
+		return currency_precision(
+			self.currency or frappe.get_cached_value("Company", self.company, "default_currency")
+		)
 
 	def engine_lines(self) -> list[engine.PackageLine]:
 		return [
-			engine.PackageLine(row.item_code, Decimal(str(row.qty)), Decimal(str(flt(row.rate))), whole_number=False)
+			engine.PackageLine(
+				row.item_code, Decimal(str(row.qty)), Decimal(str(flt(row.rate))), whole_number=False
+			)
 			for row in self.items
 		]
 

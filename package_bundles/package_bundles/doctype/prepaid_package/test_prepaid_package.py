@@ -48,12 +48,16 @@ class TestPrepaidPackage(PackageTestCase):
 		self.assertEqual(item.item_group, "Packages")
 		self.assertEqual(item.is_stock_item, 0)
 		self.assertEqual(item.item_defaults[0].income_account, DEFERRED)
-		price = frappe.db.get_value("Item Price", {"item_code": package.item, "price_list": PRICE_LIST}, "price_list_rate")
+		price = frappe.db.get_value(
+			"Item Price", {"item_code": package.item, "price_list": PRICE_LIST}, "price_list_rate"
+		)
 		self.assertEqual(price, 720)
 
 		package.package_price = 700
 		package.save()
-		price = frappe.db.get_value("Item Price", {"item_code": package.item, "price_list": PRICE_LIST}, "price_list_rate")
+		price = frappe.db.get_value(
+			"Item Price", {"item_code": package.item, "price_list": PRICE_LIST}, "price_list_rate"
+		)
 		self.assertEqual(price, 700)
 		self.assertEqual(sum(row.allocated_amount for row in package.items), 700)
 
@@ -77,9 +81,21 @@ class TestPrepaidPackage(PackageTestCase):
 			("zero qty", {"items": [{"item_code": VISIT, "qty": 0}]}, PackageItemError),
 			("negative qty", {"items": [{"item_code": VISIT, "qty": -1}]}, PackageItemError),
 			("fractional Nos", {"items": [{"item_code": VISIT, "qty": 1.5}]}, PackageItemError),
-			("duplicate", {"items": [{"item_code": VISIT, "qty": 1}, {"item_code": VISIT, "qty": 2}]}, PackageItemError),
-			("package inside package", {"items": [{"item_code": "Postpartum Care", "qty": 1}]}, PackageItemError),
-			("negative price", {"items": [{"item_code": VISIT, "qty": 1}], "package_price": -5}, frappe.ValidationError),
+			(
+				"duplicate",
+				{"items": [{"item_code": VISIT, "qty": 1}, {"item_code": VISIT, "qty": 2}]},
+				PackageItemError,
+			),
+			(
+				"package inside package",
+				{"items": [{"item_code": "Postpartum Care", "qty": 1}]},
+				PackageItemError,
+			),
+			(
+				"negative price",
+				{"items": [{"item_code": VISIT, "qty": 1}], "package_price": -5},
+				frappe.ValidationError,
+			),
 			(
 				"two validities",
 				{"items": [{"item_code": VISIT, "qty": 1}], "valid_for_days": 30, "valid_for_months": 1},
