@@ -43,11 +43,14 @@ def validate(doc, method=None):
 	if rows:
 		sale.validate_purchase_rows(doc, rows)
 		changed = True
+	redeemed = False
 	if plans_redemptions(doc):
-		changed = redemption.apply_redemptions(doc) or changed
+		redeemed = redemption.apply_redemptions(doc)
 	elif not doc.is_return:
-		changed = redemption.keep_redeemed_rows_free(doc) or changed
-	if changed:
+		redeemed = redemption.keep_redeemed_rows_free(doc)
+	if changed or redeemed:
+		doc.calculate_taxes_and_totals()
+	if redeemed and redemption.fit_pos_payments(doc):
 		doc.calculate_taxes_and_totals()
 
 

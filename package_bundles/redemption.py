@@ -213,6 +213,22 @@ def keep_redeemed_rows_free(doc) -> bool:
 	return bool(redeemed)
 
 
+def fit_pos_payments(doc) -> bool:
+	"""ERPNext fills a POS payment with the total before redemption; take back what is no longer due."""
+	if not doc.get("is_pos") or doc.is_return:
+		return False
+	excess = flt(doc.paid_amount) - flt(doc.rounded_total or doc.grand_total)
+	changed = False
+	for payment in reversed(doc.get("payments") or []):
+		if excess <= 0:
+			break
+		taken = min(flt(payment.amount), excess)
+		payment.amount = flt(payment.amount) - taken
+		excess -= taken
+		changed = changed or bool(taken)
+	return changed
+
+
 def has_serial_or_batch(row) -> bool:
 	return bool(row.get("serial_and_batch_bundle") or row.get("serial_no") or row.get("batch_no"))
 

@@ -16,10 +16,12 @@ LAB = "PKT Lab Panel"
 BOTOX = "PKT Botox Unit"
 CUSTOMER = "PKT Patient A"
 OTHER_CUSTOMER = "PKT Patient B"
+EURO_CUSTOMER = "PKT Euro Patient"
 TAX_TEMPLATE = f"PKT Sales Tax - {ABBR}"
 TAXABLE_TEMPLATE = f"PKT Taxable 8% - {ABBR}"
 EXEMPT_TEMPLATE = f"PKT Exempt - {ABBR}"
 OTHER_COMPANY = "Package Practice West"
+POS_PROFILE = "PKT Front Desk"
 OTHER_ABBR = "PKW"
 
 
@@ -64,6 +66,7 @@ def make_practice():
 	make_items()
 	make_customers()
 	stock_up(KIT, 100)
+	make_pos_profile()
 	reset_settings()
 	frappe.flags.package_practice_ready = True
 
@@ -128,6 +131,7 @@ def make_accounts(abbr: str):
 	make_account("Lab Income", abbr, "Direct Income")
 	make_account("Breakage Income", abbr, "Indirect Income")
 	make_account("PKT Sales Tax", abbr, "Duties and Taxes", account_type="Tax", tax_rate=8)
+	make_account("Debtors EUR", abbr, "Accounts Receivable", account_type="Receivable", account_currency="EUR")
 
 
 def set_company_defaults(company: str, abbr: str):
@@ -234,7 +238,7 @@ def set_price(item_code, rate, price_list=PRICE_LIST):
 
 
 def make_customers():
-	for customer in (CUSTOMER, OTHER_CUSTOMER):
+	for customer in (CUSTOMER, OTHER_CUSTOMER, EURO_CUSTOMER):
 		get_or_make(
 			"Customer",
 			customer,
@@ -275,6 +279,28 @@ def stock_up(item_code, qty):
 	)
 	entry.insert(ignore_permissions=True)
 	entry.submit()
+
+
+def make_pos_profile():
+	cash = frappe.get_doc("Mode of Payment", "Cash")
+	if not any(row.company == COMPANY for row in cash.accounts):
+		cash.append("accounts", {"company": COMPANY, "default_account": CASH})
+		cash.save(ignore_permissions=True)
+	get_or_make(
+		"POS Profile",
+		POS_PROFILE,
+		{
+			"name": POS_PROFILE,
+			"company": COMPANY,
+			"warehouse": STORES,
+			"selling_price_list": PRICE_LIST,
+			"currency": "USD",
+			"write_off_account": account("Write Off"),
+			"write_off_cost_center": MAIN_COST_CENTER,
+			"cost_center": MAIN_COST_CENTER,
+			"payments": [{"mode_of_payment": "Cash", "default": 1}],
+		},
+	)
 
 
 def reset_settings(**values):
@@ -322,9 +348,9 @@ def make_invoice(rows, customer=CUSTOMER, submit=True, posting_date=None, taxes=
 			"doctype": "Sales Invoice",
 			"company": values.pop("company", COMPANY),
 			"customer": customer,
-			"currency": "USD",
+			"currency": values.pop("currency", "USD"),
 			"selling_price_list": PRICE_LIST,
-			"debit_to": DEBTORS,
+			"debit_to": values.pop("debit_to", DEBTORS),
 			"set_posting_time": 1,
 			"posting_date": posting_date or nowdate(),
 			"due_date": posting_date or nowdate(),

@@ -7,6 +7,7 @@ from frappe.utils import add_days, add_months, nowdate
 
 from package_bundles.exceptions import (
 	BalanceReadOnlyError,
+	PackageCurrencyError,
 	PackageDisabledError,
 	PackageDiscountError,
 	PackageRateError,
@@ -17,6 +18,7 @@ from package_bundles.test_fixtures import (
 	CUSTOMER,
 	DEBTORS,
 	DEFERRED,
+	EURO_CUSTOMER,
 	KIT,
 	LAB,
 	LAB_INCOME,
@@ -24,6 +26,7 @@ from package_bundles.test_fixtures import (
 	SALES_TAX,
 	VISIT,
 	VISIT_INCOME,
+	account,
 	gl_balance,
 	gl_entries,
 	make_invoice,
@@ -212,6 +215,19 @@ class TestPackageSale(PackageTestCase):
 			),
 			("disabled package", dict(rows=[(disabled.item, 1)]), PackageDisabledError),
 			("fractional instances", dict(rows=[(package.item, 1.5)]), frappe.ValidationError),
+			(
+				"other currency",
+				dict(
+					rows=[(package.item, 1)],
+					customer=EURO_CUSTOMER,
+					currency="EUR",
+					debit_to=account("Debtors EUR"),
+					party_account_currency="EUR",
+					conversion_rate=1.1,
+					plc_conversion_rate=1,
+				),
+				PackageCurrencyError,
+			),
 		]
 		for label, kwargs, exception in cases:
 			with self.subTest(label):

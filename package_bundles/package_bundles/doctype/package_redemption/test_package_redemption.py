@@ -525,3 +525,32 @@ def cleanup_customer(customer: str):
 	for name in frappe.get_all("Sales Invoice", filters={"customer": customer, "docstatus": 0}, pluck="name"):
 		frappe.delete_doc("Sales Invoice", name, force=True)
 	frappe.db.commit()
+
+
+class TestPointOfSale(PackageTestCase):
+	def test_pos_sale_is_paid_and_pos_redemption_takes_no_cash(self):
+		from package_bundles.test_fixtures import CASH, POS_PROFILE
+
+		package = make_package(name="One Visit", items=[(VISIT, 1)], price=150)
+		sale = make_invoice(
+			[(package.item, 1)],
+			is_pos=1,
+			pos_profile=POS_PROFILE,
+			payments=[{"mode_of_payment": "Cash", "amount": 150}],
+			taxes=False,
+		)
+		self.assertEqual(sale.outstanding_amount, 0)
+		[balance] = balances_of(sale)
+		self.assertEqual(balance.status, "Active")
+
+		visit = make_invoice(
+			[(VISIT, 1)],
+			is_pos=1,
+			pos_profile=POS_PROFILE,
+			payments=[{"mode_of_payment": "Cash", "amount": 150}],
+			taxes=False,
+		)
+		self.assertEqual(visit.items[0].package_balance, balance.name)
+		self.assertEqual((visit.grand_total, visit.paid_amount, visit.change_amount), (0, 0, 0))
+		self.assertNotIn(CASH, gl_entries(visit.name))
+		self.assertEqual(logs_of(visit)[0].amount, 150)
