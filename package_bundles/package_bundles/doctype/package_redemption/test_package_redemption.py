@@ -19,6 +19,7 @@ from package_bundles.test_fixtures import (
 	MAIN_COST_CENTER,
 	OTHER_COMPANY,
 	OTHER_CUSTOMER,
+	PRICE_LIST,
 	PRODUCT_INCOME,
 	STORES,
 	VISIT,
@@ -163,11 +164,63 @@ class TestRedemption(PackageTestCase):
 			[(r.qty, r.package_balance) for r in invoice.items], [(2, first.name), (1, second.name)]
 		)
 
+		invoice.customer = OTHER_CUSTOMER  # another patient: nothing of this customer's is used
+		invoice.save()
+		self.assertEqual([(r.qty, r.package_balance, r.rate) for r in invoice.items], [(3, None, 150)])
+		invoice.customer = CUSTOMER
+		invoice.posting_date = add_days(nowdate(), -2)  # the day the first balance was bought, before the second
+		invoice.save()
+		self.assertEqual([(r.qty, r.package_balance) for r in invoice.items], [(2, first.name), (1, None)])
+		invoice.posting_date = nowdate()
+		invoice.save()
+
 		invoice.submit()
 		self.assertEqual(remaining(first.name), {VISIT: 0})
 		self.assertEqual(remaining(second.name), {VISIT: 1})
 		self.assertEqual(frappe.db.get_value("Package Balance", first.name, "status"), "Exhausted")
 		self.assertEqual(sorted(log.amount for log in logs_of(invoice)), [140, 280])
+		self.assert_reconciled()
+
+	def test_upon_purchase_balance_redeems_units_without_moving_value(self):
+		package = make_package(name="Prepaid Visits", items=[(VISIT, 2)], price=300, revenue_recognition="Upon Purchase")
+		[balance] = balances_of(buy(package))
+		journal_entries = frappe.db.count("Journal Entry")
+		invoice = make_invoice([(VISIT, 1)])
+		[log] = logs_of(invoice)
+		self.assertEqual((log.package_balance, log.qty, log.amount, log.journal_entry), (balance.name, 1, 0, None))
+		self.assertEqual(frappe.db.count("Journal Entry"), journal_entries)
+		self.assertEqual(remaining(balance.name), {VISIT: 1})
+		self.assert_reconciled()
+
+	def test_goods_through_a_delivery_note(self):
+		from erpnext.stock.doctype.delivery_note.delivery_note import make_sales_invoice
+
+		package = make_package()
+		[balance] = balances_of(buy(package))
+		delivery = frappe.get_doc(
+			{
+				"doctype": "Delivery Note",
+				"company": COMPANY,
+				"customer": CUSTOMER,
+				"selling_price_list": PRICE_LIST,
+				"set_warehouse": STORES,
+				"items": [{"item_code": KIT, "qty": 1, "warehouse": STORES}],
+			}
+		)
+		delivery.insert()
+		delivery.submit()
+		stock = frappe.get_all(
+			"Stock Ledger Entry", filters={"voucher_no": delivery.name, "is_cancelled": 0}, pluck="actual_qty"
+		)
+		self.assertEqual(stock, [-1])
+
+		invoice = make_sales_invoice(delivery.name)
+		invoice.insert()
+		self.assertEqual((invoice.items[0].package_balance, invoice.items[0].rate), (balance.name, 0))
+		invoice.submit()
+		[log] = logs_of(invoice)
+		self.assertEqual(gl_entries(log.journal_entry), {DEFERRED: 72.0, PRODUCT_INCOME: -72.0})
+		self.assertEqual(remaining(balance.name)[KIT], 0)
 		self.assert_reconciled()
 
 	def test_earliest_expiry_is_used_first(self):
