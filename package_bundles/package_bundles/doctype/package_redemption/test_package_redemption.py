@@ -607,3 +607,27 @@ class TestPointOfSale(PackageTestCase):
 		self.assertEqual((visit.grand_total, visit.paid_amount, visit.change_amount), (0, 0, 0))
 		self.assertNotIn(CASH, gl_entries(visit.name))
 		self.assertEqual(logs_of(visit)[0].amount, 150)
+
+
+class TestFrontDeskPermissions(PackageTestCase):
+	def test_accounts_user_sells_and_redeems_but_cannot_touch_balances(self):
+		from package_bundles.package_bundles.doctype.prepaid_package.test_prepaid_package import make_user
+
+		package = make_package(name="One Visit", items=[(VISIT, 1)], price=150)
+		clerk = make_user("pkt-front-desk@example.com", ["Accounts User", "Sales User"])
+		frappe.set_user(clerk)
+		purchase = make_invoice([(package.item, 1)])
+		pay(purchase)
+		[balance] = balances_of(purchase)
+		self.assertEqual(balance.status, "Active")
+		visit = make_invoice([(VISIT, 1)])
+		self.assertEqual(visit.items[0].package_balance, balance.name)
+		self.assertEqual(logs_of(visit)[0].amount, 150)
+
+		self.assertTrue(frappe.has_permission("Package Balance", "read", doc=balance.name))
+		self.assertFalse(frappe.has_permission("Package Balance", "write", doc=balance.name))
+		self.assertFalse(frappe.has_permission("Package Redemption", "delete"))
+		self.assertFalse(frappe.has_permission("Prepaid Package", "write", doc=package.name))
+		with self.assertRaises(frappe.PermissionError):
+			frappe.get_doc("Prepaid Package", package.name).save()
+		frappe.set_user("Administrator")
