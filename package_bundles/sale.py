@@ -183,8 +183,9 @@ def refund_selection(doc, row, lock: bool) -> list[frappe._dict]:
 	if instances <= len(unused):
 		return unused[:instances]
 
-	balance_name = (unused or balances or [frappe._dict(name=row.item_code)])[0].name
-	if not get_settings().allow_unused_refund and any(b.used for b in balances):
+	used = [b for b in balances if b.used]
+	balance_name = used[0].name if used else row.item_code
+	if not refund_allowed(balances):
 		frappe.throw(
 			_(
 				"Row #{0}: Package balance {1} has redemptions and cannot be refunded. Package Settings can allow refunding the unused items of a partly used package."
@@ -206,6 +207,17 @@ def refund_selection(doc, row, lock: bool) -> list[frappe._dict]:
 			RefundNotAllowedError,
 		)
 	return [balances[0]]
+
+
+def refund_allowed(balances) -> bool:
+	"""The engine decides whether used balances may be refunded under the current settings."""
+	allow = bool(get_settings().allow_unused_refund)
+	try:
+		for balance in balances:
+			engine.refund_value(balance.line_states, allow, currency_precision(balance.currency))
+	except engine.RefundNotAllowedError:
+		return False
+	return True
 
 
 def load_refundable_balances(purchase_invoice, original_row, item_code, lock: bool) -> list[frappe._dict]:
@@ -242,7 +254,13 @@ def load_refundable_balances(purchase_invoice, original_row, item_code, lock: bo
 			)
 			for item in balance["items"]
 		]
-		balance["refund_value"] = sum((value for _code, value in balance["unused_components"]), Decimal(0))
+		balance["line_states"] = [
+			engine.LineState(
+				Decimal(str(item.allocated_amount)), Decimal(str(item.qty_purchased)), Decimal(str(item.qty_redeemed))
+			)
+			for item in balance["items"]
+		]
+		balance["refund_value"] = engine.refund_value(balance["line_states"], True, precision)
 	return sorted(balances, key=lambda b: (b.used, b.name))
 
 
