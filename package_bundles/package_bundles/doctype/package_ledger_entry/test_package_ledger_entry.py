@@ -105,6 +105,15 @@ class TestReconciliation(PackageTestCase):
 		self.assertEqual(ledger_deferred(COMPANY, day(0)), deferred_in_balances(COMPANY))
 		before_extension = ledger_deferred(COMPANY, day(0))
 
+		# invariant 4: every voucher of the history left the ledger balanced
+		unbalanced = frappe.db.sql(
+			"""select voucher_no, sum(debit) - sum(credit) as gap from `tabGL Entry`
+			where company = %s and is_cancelled = 0 group by voucher_no having abs(gap) > 0.005""",
+			COMPANY,
+			as_dict=True,
+		)
+		self.assertEqual(unbalanced, [])
+
 		expiry.extend_expiry(short_balance.name, day(30), "Clinic closed for a week")
 		for offset in (-12, -8, 0):
 			with self.subTest(after_extension=offset):
