@@ -20,7 +20,10 @@ fixtures = [{"dt": "Role", "filters": [["name", "in", ["Package Manager"]]]}]
 
 # Desk
 # ----
-doctype_js = {"Sales Invoice": "public/js/sales_invoice.js"}
+doctype_js = {
+	"Sales Invoice": ["public/js/package_balances.js", "public/js/sales_invoice.js"],
+	"Customer": ["public/js/package_balances.js", "public/js/customer.js"],
+}
 
 # Document Events
 # ---------------

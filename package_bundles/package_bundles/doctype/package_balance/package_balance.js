@@ -1,0 +1,126 @@
+// Copyright (c) 2026, package_bundles developers and contributors
+// For license information, please see license.txt
+
+// Balances are written by the app from invoices; the form only reads them, links to their
+// history and lets a Package Manager extend the expiry date.
+
+const EXTENDABLE_STATUSES = ["Active", "Awaiting Payment", "Expired"];
+
+frappe.ui.form.on("Package Balance", {
+	refresh(frm) {
+		if (frm.is_new()) return;
+		show_units_remaining(frm);
+		add_history_buttons(frm);
+		if (
+			EXTENDABLE_STATUSES.includes(frm.doc.status) &&
+			frappe.user.has_role(["Package Manager", "System Manager"])
+		) {
+			frm.add_custom_button(__("Extend Expiry"), () => extend_expiry(frm));
+		}
+	},
+});
+
+function show_units_remaining(frm) {
+	const items = frm.doc.items || [];
+	const purchased = items.reduce((total, item) => total + flt(item.qty_purchased), 0);
+	const remaining = items.reduce((total, item) => total + flt(item.qty_remaining), 0);
+	frm.dashboard.add_indicator(
+		__("Units Remaining: {0} of {1}", [format_qty(remaining), format_qty(purchased)]),
+		remaining ? "green" : "gray"
+	);
+	frm.dashboard.add_indicator(
+		__("Deferred Revenue: {0}", [format_currency(frm.doc.total_deferred, frm.doc.currency)]),
+		"blue"
+	);
+	if (frm.doc.expiry_date) {
+		const days_left = frappe.datetime.get_day_diff(
+			frm.doc.expiry_date,
+			frappe.datetime.get_today()
+		);
+		frm.dashboard.add_indicator(
+			__("Expires on {0}", [frappe.datetime.str_to_user(frm.doc.expiry_date)]),
+			days_left < 0 ? "red" : days_left <= 30 ? "orange" : "green"
+		);
+	}
+}
+
+function format_qty(qty) {
+	return format_number(qty, null, Number.isInteger(flt(qty)) ? 0 : 3);
+}
+
+function add_history_buttons(frm) {
+	const filters = { package_balance: frm.doc.name };
+	if (frappe.model.can_read("Package Redemption")) {
+		frm.add_custom_button(
+			__("Package Redemptions"),
+			() => frappe.set_route("List", "Package Redemption", filters),
+			__("View")
+		);
+	}
+	if (frappe.model.can_read("Package Ledger Entry")) {
+		frm.add_custom_button(
+			__("Package Ledger"),
+			() => frappe.set_route("List", "Package Ledger Entry", filters),
+			__("View")
+		);
+	}
+}
+
+function extend_expiry(frm) {
+	const dialog = new frappe.ui.Dialog({
+		title: __("Extend Expiry of {0}", [frm.doc.name]),
+		fields: [
+			{
+				fieldname: "current_expiry_date",
+				fieldtype: "Date",
+				label: __("Current Expiry Date"),
+				default: frm.doc.expiry_date,
+				read_only: 1,
+			},
+			{
+				fieldname: "new_expiry_date",
+				fieldtype: "Date",
+				label: __("New Expiry Date"),
+				reqd: 1,
+				description: frm.doc.breakage_journal_entry
+					? __("The breakage of {0} recognized at expiry will be reversed.", [
+							format_currency(frm.doc.breakage_amount, frm.doc.currency),
+					  ])
+					: "",
+			},
+			{
+				fieldname: "reason",
+				fieldtype: "Small Text",
+				label: __("Reason"),
+				reqd: 1,
+			},
+		],
+		primary_action_label: __("Extend"),
+		primary_action(values) {
+			frappe.call({
+				method: "package_bundles.expiry.extend_expiry",
+				type: "POST",
+				args: {
+					balance: frm.doc.name,
+					new_expiry_date: values.new_expiry_date,
+					reason: values.reason,
+				},
+				freeze: true,
+				freeze_message: __("Extending expiry..."),
+				callback(r) {
+					if (r.exc) return;
+					dialog.hide();
+					frappe.show_alert({
+						message: __("Expiry of {0} extended to {1}", [
+							frm.doc.name,
+							frappe.datetime.str_to_user(r.message.expiry_date),
+						]),
+						indicator: "green",
+					});
+					frm.reload_doc();
+				},
+			});
+		},
+	});
+	dialog.show();
+}
