@@ -216,7 +216,7 @@ def make_item(item_code, item_group, rate, income_account, tax_template, is_stoc
 						"selling_cost_center": MAIN_COST_CENTER,
 					}
 				],
-				"taxes": [{"item_tax_template": tax_template}],
+				"taxes": [{"item_tax_template": tax_template}] if tax_template else [],
 			}
 		).insert(ignore_permissions=True)
 	set_price(item_code, rate)

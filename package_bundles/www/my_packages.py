@@ -23,6 +23,7 @@ def get_context(context):
 			order_by="status asc, expiry_date asc, name asc",
 		)
 	)
+	item_names = {item.item_code: item.item_name for b in context.balances for item in b["items"]}
 	context.usage = frappe.get_all(
 		"Package Redemption",
 		filters={"customer": ("in", customers or [""])},
@@ -30,6 +31,9 @@ def get_context(context):
 		order_by="posting_date desc, creation desc",
 		limit_page_length=100,
 	)
+	for row in context.usage:
+		row.item_name = item_names.get(row.item_code) or row.item_code
+		row.qty_used = (row.qty or 0) - (row.qty_returned or 0)
 	return context
 
 
