@@ -23,6 +23,7 @@ from package_bundles.package_bundles.doctype.package_settings.package_settings i
 	get_deferred_revenue_account,
 	get_settings,
 )
+from package_bundles.package_bundles.doctype.prepaid_package.prepaid_package import currency_precision
 
 EXPIRING_STATUSES = ("Active", "Awaiting Payment")
 UPON_CONSUMPTION = "Upon Consumption"
@@ -73,9 +74,10 @@ def expire_balance(name: str, today) -> bool:
 def post_breakage(balance) -> None:
 	breakage_date = add_days(balance.expiry_date, 1)
 	fixed_account = get_breakage_income_account(balance.company)
+	precision = currency_precision(balance.currency)
 	credits, broken = [], []
 	for item in balance.items:
-		amount = engine.round_money(engine.to_decimal(flt(item.deferred_amount)), 9)
+		amount = engine.round_money(engine.to_decimal(flt(item.deferred_amount)), precision)
 		if amount > 0:
 			account = fixed_account or item.income_account
 			credits.append(engine.Credit(account, item.cost_center, amount))

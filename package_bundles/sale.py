@@ -256,7 +256,9 @@ def load_refundable_balances(purchase_invoice, original_row, item_code, lock: bo
 		]
 		balance["line_states"] = [
 			engine.LineState(
-				Decimal(str(item.allocated_amount)), Decimal(str(item.qty_purchased)), Decimal(str(item.qty_redeemed))
+				Decimal(str(item.allocated_amount)),
+				Decimal(str(item.qty_purchased)),
+				Decimal(str(item.qty_redeemed)),
 			)
 			for item in balance["items"]
 		]
@@ -429,7 +431,6 @@ def refund_balances(doc, purchase_rows):
 		for balance in refund_selection(doc, row, lock=True):
 			refunded.append(balance.name)
 			for item, (_code, value) in zip(balance["items"], balance.unused_components, strict=True):
-				unused_qty = flt(item.qty_remaining)
 				if balance.revenue_recognition == UPON_PURCHASE:
 					# revenue already recognized for the unused part goes back to deferred, where the credit note takes it
 					reversal_credits.append(engine.Credit(item.income_account, item.cost_center, value))
@@ -445,6 +446,7 @@ def refund_balances(doc, purchase_rows):
 							revenue_change=-value,
 						)
 					)
+				# units stay on the line (redeemed + remaining = purchased); the Refunded status voids them
 				refund_entries.append(
 					package_ledger.entry(
 						"Refund",
@@ -453,7 +455,6 @@ def refund_balances(doc, purchase_rows):
 						doc.posting_date,
 						doc.doctype,
 						doc.name,
-						qty_change=-unused_qty,
 						deferred_change=-value,
 					)
 				)

@@ -131,7 +131,9 @@ def make_accounts(abbr: str):
 	make_account("Lab Income", abbr, "Direct Income")
 	make_account("Breakage Income", abbr, "Indirect Income")
 	make_account("PKT Sales Tax", abbr, "Duties and Taxes", account_type="Tax", tax_rate=8)
-	make_account("Debtors EUR", abbr, "Accounts Receivable", account_type="Receivable", account_currency="EUR")
+	make_account(
+		"Debtors EUR", abbr, "Accounts Receivable", account_type="Receivable", account_currency="EUR"
+	)
 
 
 def set_company_defaults(company: str, abbr: str):

@@ -171,8 +171,8 @@ class TestPackageSale(PackageTestCase):
 		self.assertEqual(
 			frappe.db.get_value("Journal Entry", balance.recognition_journal_entry, "docstatus"), 2
 		)
-		for account in (DEFERRED, VISIT_INCOME, PRODUCT_INCOME, LAB_INCOME):
-			self.assertEqual(gl_balance(account), 0)
+		for ledger_account in (DEFERRED, VISIT_INCOME, PRODUCT_INCOME, LAB_INCOME):
+			self.assertEqual(gl_balance(ledger_account), 0)
 
 	def test_app_journal_entry_cannot_be_cancelled_by_hand(self):
 		from package_bundles.exceptions import AppJournalEntryError
@@ -297,6 +297,6 @@ class TestPackageSale(PackageTestCase):
 		credit_note.insert()
 		credit_note.submit()
 		self.assertEqual(balances_of(invoice)[0].status, "Refunded")
-		for account in (DEFERRED, VISIT_INCOME, PRODUCT_INCOME, LAB_INCOME, SALES_TAX, DEBTORS):
-			self.assertEqual(round(gl_balance(account, voucher_no=None), 2), 0, account)
+		for ledger_account in (DEFERRED, VISIT_INCOME, PRODUCT_INCOME, LAB_INCOME, SALES_TAX, DEBTORS):
+			self.assertEqual(round(gl_balance(ledger_account), 2), 0, ledger_account)
 		self.assert_reconciled()

@@ -55,3 +55,5 @@ class PackageRedemption(Document):
 
 def on_doctype_update():
 	frappe.db.add_index("Package Redemption", ["sales_invoice", "status"])
+	# the Package Usage report: a company's redemptions in a period
+	frappe.db.add_index("Package Redemption", ["company", "posting_date"])

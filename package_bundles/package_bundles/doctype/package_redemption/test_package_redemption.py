@@ -168,7 +168,9 @@ class TestRedemption(PackageTestCase):
 		invoice.save()
 		self.assertEqual([(r.qty, r.package_balance, r.rate) for r in invoice.items], [(3, None, 150)])
 		invoice.customer = CUSTOMER
-		invoice.posting_date = add_days(nowdate(), -2)  # the day the first balance was bought, before the second
+		invoice.posting_date = add_days(
+			nowdate(), -2
+		)  # the day the first balance was bought, before the second
 		invoice.save()
 		self.assertEqual([(r.qty, r.package_balance) for r in invoice.items], [(2, first.name), (1, None)])
 		invoice.posting_date = nowdate()
@@ -182,12 +184,16 @@ class TestRedemption(PackageTestCase):
 		self.assert_reconciled()
 
 	def test_upon_purchase_balance_redeems_units_without_moving_value(self):
-		package = make_package(name="Prepaid Visits", items=[(VISIT, 2)], price=300, revenue_recognition="Upon Purchase")
+		package = make_package(
+			name="Prepaid Visits", items=[(VISIT, 2)], price=300, revenue_recognition="Upon Purchase"
+		)
 		[balance] = balances_of(buy(package))
 		journal_entries = frappe.db.count("Journal Entry")
 		invoice = make_invoice([(VISIT, 1)])
 		[log] = logs_of(invoice)
-		self.assertEqual((log.package_balance, log.qty, log.amount, log.journal_entry), (balance.name, 1, 0, None))
+		self.assertEqual(
+			(log.package_balance, log.qty, log.amount, log.journal_entry), (balance.name, 1, 0, None)
+		)
 		self.assertEqual(frappe.db.count("Journal Entry"), journal_entries)
 		self.assertEqual(remaining(balance.name), {VISIT: 1})
 		self.assert_reconciled()

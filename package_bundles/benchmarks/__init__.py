@@ -1,0 +1,1 @@
+"""Benchmarks run by hand on a bench site; they leave nothing behind."""

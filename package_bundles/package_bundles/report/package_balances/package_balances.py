@@ -1,0 +1,161 @@
+# Copyright (c) 2026, package_bundles developers and contributors
+# For license information, please see license.txt
+
+"""Package Balances: per customer, what each package they bought still holds and until when (SPEC §5)."""
+
+import frappe
+from frappe import _
+from frappe.query_builder import DocType
+from frappe.utils import flt
+
+from package_bundles.package_bundles.report.package_report_filters import company_currency
+
+QTY_PRECISION = 6
+
+
+def execute(filters=None):
+	filters = frappe._dict(filters or {})
+	if not filters.company:
+		frappe.throw(_("Select a Company"))
+	balances = get_balances(filters)
+	attach_items(balances, get_balance_items(filters))
+	currency = company_currency(filters.company)
+	for balance in balances:
+		balance.currency = currency
+	return get_columns(), balances
+
+
+def get_columns() -> list[dict]:
+	return [
+		{
+			"label": _("Customer"),
+			"fieldname": "customer",
+			"fieldtype": "Link",
+			"options": "Customer",
+			"width": 140,
+		},
+		{"label": _("Customer Name"), "fieldname": "customer_name", "fieldtype": "Data", "width": 160},
+		{
+			"label": _("Prepaid Package"),
+			"fieldname": "prepaid_package",
+			"fieldtype": "Link",
+			"options": "Prepaid Package",
+			"width": 150,
+		},
+		{
+			"label": _("Package Balance"),
+			"fieldname": "package_balance",
+			"fieldtype": "Link",
+			"options": "Package Balance",
+			"width": 140,
+		},
+		{"label": _("Status"), "fieldname": "status", "fieldtype": "Data", "width": 110},
+		{"label": _("Purchase Date"), "fieldname": "purchase_date", "fieldtype": "Date", "width": 100},
+		{"label": _("Expiry Date"), "fieldname": "expiry_date", "fieldtype": "Date", "width": 100},
+		{"label": _("Units Purchased"), "fieldname": "units_purchased", "fieldtype": "Float", "width": 110},
+		{"label": _("Units Remaining"), "fieldname": "units_remaining", "fieldtype": "Float", "width": 110},
+		{"label": _("Remaining Items"), "fieldname": "remaining_items", "fieldtype": "Data", "width": 260},
+		{
+			"label": _("Deferred"),
+			"fieldname": "total_deferred",
+			"fieldtype": "Currency",
+			"options": "currency",
+			"width": 120,
+		},
+		{
+			"label": _("Purchase Invoice"),
+			"fieldname": "sales_invoice",
+			"fieldtype": "Link",
+			"options": "Sales Invoice",
+			"width": 150,
+		},
+		{
+			"label": _("Currency"),
+			"fieldname": "currency",
+			"fieldtype": "Link",
+			"options": "Currency",
+			"hidden": 1,
+		},
+	]
+
+
+def get_balances(filters) -> list[dict]:
+	Balance = DocType("Package Balance")
+	query = (
+		frappe.qb.from_(Balance)
+		.select(
+			Balance.customer,
+			Balance.customer_name,
+			Balance.prepaid_package,
+			Balance.name.as_("package_balance"),
+			Balance.status,
+			Balance.purchase_date,
+			Balance.expiry_date,
+			Balance.total_deferred,
+			Balance.sales_invoice,
+		)
+		.orderby(Balance.customer)
+		# balances without an expiry date last
+		.orderby(Balance.expiry_date.isnull())
+		.orderby(Balance.expiry_date)
+		.orderby(Balance.name)
+	)
+	return apply_balance_filters(query, Balance, filters).run(as_dict=True)
+
+
+def get_balance_items(filters) -> list[dict]:
+	"""Every item row of the balances shown, in one query."""
+	Balance = DocType("Package Balance")
+	Item = DocType("Package Balance Item")
+	query = (
+		frappe.qb.from_(Item)
+		.join(Balance)
+		.on(Balance.name == Item.parent)
+		.select(Item.parent, Item.item_code, Item.item_name, Item.qty_purchased, Item.qty_remaining)
+		.where(Item.parenttype == "Package Balance")
+		.orderby(Item.parent)
+		.orderby(Item.idx)
+	)
+	return apply_balance_filters(query, Balance, filters).run(as_dict=True)
+
+
+def apply_balance_filters(query, Balance, filters):
+	query = query.where(Balance.company == filters.company)
+	if filters.customer:
+		query = query.where(Balance.customer == filters.customer)
+	if filters.prepaid_package:
+		query = query.where(Balance.prepaid_package == filters.prepaid_package)
+	if filters.status:
+		query = query.where(Balance.status == filters.status)
+	return query
+
+
+def attach_items(balances: list[dict], items: list[dict]) -> None:
+	items_by_balance: dict[str, list[dict]] = {}
+	for item in items:
+		items_by_balance.setdefault(item.parent, []).append(item)
+	line_template = _("{0} x {1}")  # translated once, not once per item
+	for balance in balances:
+		own_items = items_by_balance.get(balance.package_balance, [])
+		balance.units_purchased = flt(
+			sum(float(item.qty_purchased or 0) for item in own_items), QTY_PRECISION
+		)
+		balance.units_remaining = flt(
+			sum(float(item.qty_remaining or 0) for item in own_items), QTY_PRECISION
+		)
+		balance.remaining_items = remaining_items_text(own_items, line_template)
+
+
+def remaining_items_text(items: list[dict], line_template: str) -> str:
+	"""'3 x Office Visit, 2 x Lab Panel': the items left, in the package's order."""
+	return ", ".join(
+		line_template.format(format_qty(item.qty_remaining), item.item_name or item.item_code)
+		for item in items
+		if (item.qty_remaining or 0) > 0
+	)
+
+
+def format_qty(qty) -> str:
+	"""3 rather than 3.0; fractions (units of ml, say) as written, without trailing zeros."""
+	value = round(float(qty), QTY_PRECISION)
+	return str(int(value)) if value.is_integer() else f"{value:.{QTY_PRECISION}f}".rstrip("0")

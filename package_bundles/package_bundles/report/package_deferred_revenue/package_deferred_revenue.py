@@ -1,0 +1,294 @@
+# Copyright (c) 2026, package_bundles developers and contributors
+# For license information, please see license.txt
+
+"""Package Deferred Revenue: what each sold package line still owes, as of a date (SPEC §5).
+
+Read from the Package Ledger (dated movements), not from the balances' current
+state, so any past date can be asked. The summary reconciles the company's
+deferred revenue from packages with the deferred revenue account in the GL
+(SPEC §4, invariant 2).
+"""
+
+import frappe
+from frappe import _
+from frappe.query_builder import Case, DocType
+from frappe.query_builder.functions import Max, Sum
+from frappe.utils import flt, getdate, today
+
+from package_bundles.package_bundles.report.package_report_filters import (
+	company_currency,
+	item_group_subtree,
+	money_precision,
+)
+
+REDEMPTION_EVENTS = ("Redemption", "Redemption Return")
+SUMMED_FIELDS = ("qty_purchased", "qty_redeemed", "qty_remaining", "allocated", "recognized", "deferred")
+
+
+def execute(filters=None):
+	filters = frappe._dict(filters or {})
+	validate_filters(filters)
+	currency = company_currency(filters.company)
+	lines = get_lines(filters, currency)
+	totals = get_totals(filters.company, filters.as_of_date)
+	return get_columns(), lines, summary_note(filters), None, get_report_summary(totals, currency)
+
+
+def validate_filters(filters) -> None:
+	if not filters.company:
+		frappe.throw(_("Select a Company"))
+	filters.as_of_date = getdate(filters.as_of_date or today())
+
+
+def get_columns() -> list[dict]:
+	return [
+		{
+			"label": _("Customer"),
+			"fieldname": "customer",
+			"fieldtype": "Link",
+			"options": "Customer",
+			"width": 160,
+		},
+		{
+			"label": _("Prepaid Package"),
+			"fieldname": "prepaid_package",
+			"fieldtype": "Link",
+			"options": "Prepaid Package",
+			"width": 150,
+		},
+		{
+			"label": _("Package Balance"),
+			"fieldname": "package_balance",
+			"fieldtype": "Link",
+			"options": "Package Balance",
+			"width": 140,
+		},
+		{
+			"label": _("Purchase Invoice"),
+			"fieldname": "purchase_invoice",
+			"fieldtype": "Link",
+			"options": "Sales Invoice",
+			"width": 150,
+		},
+		{"label": _("Item"), "fieldname": "item_code", "fieldtype": "Link", "options": "Item", "width": 150},
+		{
+			"label": _("Item Group"),
+			"fieldname": "item_group",
+			"fieldtype": "Link",
+			"options": "Item Group",
+			"width": 120,
+		},
+		{"label": _("Qty Purchased"), "fieldname": "qty_purchased", "fieldtype": "Float", "width": 110},
+		{"label": _("Qty Redeemed"), "fieldname": "qty_redeemed", "fieldtype": "Float", "width": 110},
+		{"label": _("Qty Remaining"), "fieldname": "qty_remaining", "fieldtype": "Float", "width": 110},
+		{
+			"label": _("Allocated"),
+			"fieldname": "allocated",
+			"fieldtype": "Currency",
+			"options": "currency",
+			"width": 120,
+		},
+		{
+			"label": _("Recognized"),
+			"fieldname": "recognized",
+			"fieldtype": "Currency",
+			"options": "currency",
+			"width": 120,
+		},
+		{
+			"label": _("Deferred"),
+			"fieldname": "deferred",
+			"fieldtype": "Currency",
+			"options": "currency",
+			"width": 120,
+		},
+		{
+			"label": _("Currency"),
+			"fieldname": "currency",
+			"fieldtype": "Link",
+			"options": "Currency",
+			"hidden": 1,
+		},
+	]
+
+
+def get_lines(filters, currency: str) -> list[dict]:
+	"""One row per balance line sold on or before the date: its ledger summed up to that date."""
+	Entry = DocType("Package Ledger Entry")
+	Line = DocType("Package Balance Item")
+	is_sale = Entry.event == "Sale"
+	query = (
+		frappe.qb.from_(Entry)
+		.left_join(Line)
+		.on(Line.name == Entry.package_balance_item)
+		.select(
+			Entry.customer,
+			Entry.package_balance,
+			Max(Entry.prepaid_package).as_("prepaid_package"),
+			Max(Entry.purchase_invoice).as_("purchase_invoice"),
+			Max(Entry.item_code).as_("item_code"),
+			Max(Entry.item_group).as_("item_group"),
+			Sum(Case().when(is_sale, Entry.qty_change).else_(0)).as_("qty_purchased"),
+			Sum(Case().when(Entry.event.isin(REDEMPTION_EVENTS), -Entry.qty_change).else_(0)).as_(
+				"qty_redeemed"
+			),
+			Sum(Entry.qty_change).as_("qty_remaining"),
+			Sum(Case().when(is_sale, Entry.deferred_change).else_(0)).as_("allocated"),
+			Sum(Entry.revenue_change).as_("recognized"),
+			Sum(Entry.deferred_change).as_("deferred"),
+		)
+		.where(Entry.company == filters.company)
+		.where(Entry.is_cancelled == 0)
+		.where(Entry.posting_date <= filters.as_of_date)
+		# a line exists on the date only once its sale is on the ledger
+		.groupby(Entry.customer, Entry.package_balance, Entry.package_balance_item)
+		.having(Sum(Case().when(is_sale, 1).else_(0)) > 0)
+		.orderby(Entry.customer)
+		.orderby(Entry.package_balance)
+		.orderby(Max(Line.idx))
+	)
+	query = apply_line_filters(query, Entry, filters)
+
+	lines = query.run(as_dict=True)
+	for line in lines:
+		line.currency = currency
+		# sums of stored amounts are exact decimals: a float is all they need, no rounding
+		for field in SUMMED_FIELDS:
+			line[field] = flt(line[field])
+	return lines
+
+
+def apply_line_filters(query, Entry, filters):
+	if filters.customer:
+		query = query.where(Entry.customer == filters.customer)
+	if filters.prepaid_package:
+		query = query.where(Entry.prepaid_package == filters.prepaid_package)
+	if filters.item_group:
+		query = query.where(Entry.item_group.isin(item_group_subtree(filters.item_group)))
+	return query
+
+
+# --- reconciliation with the GL ----------------------------------------------
+
+
+def get_totals(company: str, as_of_date=None) -> dict:
+	"""The company's deferred revenue from packages as of a date, the GL balance it must equal, and the gap."""
+	as_of_date = getdate(as_of_date or today())
+	precision = money_precision(company)
+	deferred = flt(ledger_deferred(company, as_of_date), precision)
+	gl_balance = flt(gl_deferred_balance(company, as_of_date), precision)
+	return {
+		"deferred": deferred,
+		"gl_balance": gl_balance,
+		"difference": flt(deferred - gl_balance, precision),
+	}
+
+
+def ledger_deferred(company: str, as_of_date) -> float:
+	Entry = DocType("Package Ledger Entry")
+	result = (
+		frappe.qb.from_(Entry)
+		.select(Sum(Entry.deferred_change))
+		.where(Entry.company == company)
+		.where(Entry.is_cancelled == 0)
+		.where(Entry.posting_date <= as_of_date)
+		.run()
+	)
+	return flt(result[0][0])
+
+
+def gl_deferred_balance(company: str, as_of_date) -> float:
+	"""Credit minus debit of the packages' deferred revenue accounts, on the vouchers packages posted.
+
+	Other postings to the same account (ERPNext's own deferred revenue, manual
+	journals) are left out: they are not the packages' liability.
+	"""
+	accounts = deferred_revenue_accounts(company)
+	if not accounts:
+		return 0.0
+	Gl = DocType("GL Entry")
+	result = (
+		frappe.qb.from_(Gl)
+		.select(Sum(Gl.credit) - Sum(Gl.debit))
+		.where(Gl.company == company)
+		.where(Gl.account.isin(accounts))
+		.where(Gl.is_cancelled == 0)
+		.where(Gl.posting_date <= as_of_date)
+		.where(on_package_vouchers(Gl, company))
+		.run()
+	)
+	return flt(result[0][0])
+
+
+def on_package_vouchers(Gl, company: str):
+	"""GL rows of the invoices and journal entries the package ledger names.
+
+	Two plain IN subqueries, one per voucher type, which MariaDB materializes once
+	each (an IN over a UNION would be re-run for every GL row). IN never counts a
+	GL row twice. Ledger entries whose voucher is a Journal Entry (breakage) name
+	it as their journal_entry too.
+	"""
+	Entry = DocType("Package Ledger Entry")
+	invoices = (
+		frappe.qb.from_(Entry)
+		.select(Entry.voucher_no)
+		.where(Entry.company == company)
+		.where(Entry.voucher_type == "Sales Invoice")
+	)
+	journal_entries = (
+		frappe.qb.from_(Entry)
+		.select(Entry.journal_entry)
+		.where(Entry.company == company)
+		.where(Entry.journal_entry.isnotnull())
+	)
+	return ((Gl.voucher_type == "Sales Invoice") & Gl.voucher_no.isin(invoices)) | (
+		(Gl.voucher_type == "Journal Entry") & Gl.voucher_no.isin(journal_entries)
+	)
+
+
+def deferred_revenue_accounts(company: str) -> list[str]:
+	"""The accounts the company's packages were sold into (a list, so the GL's account index serves)."""
+	Balance = DocType("Package Balance")
+	return (
+		frappe.qb.from_(Balance)
+		.select(Balance.deferred_revenue_account)
+		.distinct()
+		.where(Balance.company == company)
+		.where(Balance.deferred_revenue_account.isnotnull())
+		.orderby(Balance.deferred_revenue_account)
+		.run(pluck=True)
+	)
+
+
+def get_report_summary(totals: dict, currency: str) -> list[dict]:
+	return [
+		{
+			"value": totals["deferred"],
+			"label": _("Deferred Revenue in Packages"),
+			"datatype": "Currency",
+			"currency": currency,
+			"indicator": "Blue",
+		},
+		{
+			"value": totals["gl_balance"],
+			"label": _("Deferred Revenue in the General Ledger"),
+			"datatype": "Currency",
+			"currency": currency,
+			"indicator": "Blue",
+		},
+		{
+			"value": totals["difference"],
+			"label": _("Difference"),
+			"datatype": "Currency",
+			"currency": currency,
+			"indicator": "Green" if not totals["difference"] else "Red",
+		},
+	]
+
+
+def summary_note(filters) -> str | None:
+	if filters.customer or filters.prepaid_package or filters.item_group:
+		return _("The summary covers every package of {0}; the rows follow the filters.").format(
+			frappe.bold(filters.company)
+		)
+	return None
