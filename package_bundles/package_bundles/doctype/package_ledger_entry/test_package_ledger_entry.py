@@ -3,11 +3,12 @@
 
 import frappe
 from erpnext.accounts.doctype.sales_invoice.sales_invoice import make_sales_return
-from frappe.query_builder import DocType
-from frappe.query_builder.functions import Sum
-from frappe.utils import add_days, flt, nowdate
+from frappe.utils import add_days, nowdate
 
 from package_bundles import expiry
+from package_bundles.package_bundles.report.package_deferred_revenue.package_deferred_revenue import (
+	get_totals,
+)
 from package_bundles.test_fixtures import (
 	COMPANY,
 	CUSTOMER,
@@ -32,16 +33,10 @@ test_ignore = IGNORED_TEST_RECORDS
 
 
 def ledger_deferred(company: str, as_of) -> float:
-	Entry = DocType("Package Ledger Entry")
-	total = (
-		frappe.qb.from_(Entry)
-		.select(Sum(Entry.deferred_change))
-		.where(Entry.company == company)
-		.where(Entry.is_cancelled == 0)
-		.where(Entry.posting_date <= as_of)
-		.run()
-	)[0][0]
-	return round(flt(total), 2)
+	"""The Package Deferred Revenue report's total, which must have no gap to the GL."""
+	totals = get_totals(company, as_of)
+	assert totals["difference"] == 0, totals
+	return totals["deferred"]
 
 
 def day(offset: int):
