@@ -39,7 +39,10 @@ from package_bundles.package_bundles.doctype.package_settings.package_settings i
 	get_deferred_revenue_account,
 	get_settings,
 )
-from package_bundles.package_bundles.doctype.prepaid_package.prepaid_package import currency_precision
+from package_bundles.package_bundles.doctype.prepaid_package.prepaid_package import (
+	currency_precision,
+	whole_number_uoms,
+)
 from package_bundles.taxes import refund_tax_template
 
 UPON_PURCHASE = "Upon Purchase"
@@ -303,13 +306,7 @@ def create_balances(doc, purchase_rows):
 	sale_entries, recognition_entries = [], []
 	for row, package_name in purchase_rows:
 		package = frappe.get_doc("Prepaid Package", package_name)
-		whole_uoms = set(
-			frappe.get_all(
-				"UOM",
-				filters={"name": ("in", [i.uom for i in package.items]), "must_be_whole_number": 1},
-				pluck="name",
-			)
-		)
+		whole_uoms = whole_number_uoms([item.uom for item in package.items])
 		for _instance in range(int(flt(row.qty))):
 			balance = new_balance(doc, row, package, paid, whole_uoms)
 			for item in balance.items:

@@ -92,15 +92,10 @@ class PrepaidPackage(Document):
 					"disabled",
 					"has_variants",
 				],
+				order_by="name asc",
 			)
 		}
-		whole_uoms = set(
-			frappe.get_all(
-				"UOM",
-				filters={"name": ("in", [d.stock_uom for d in details.values()]), "must_be_whole_number": 1},
-				pluck="name",
-			)
-		)
+		whole_uoms = whole_number_uoms([d.stock_uom for d in details.values()])
 		package_items = set(get_package_item_map()) | ({self.item} if self.item else set())
 
 		seen = set()
@@ -336,6 +331,18 @@ def package_description(package) -> str:
 def _fmt_qty(qty) -> str:
 	qty = flt(qty)
 	return str(int(qty)) if qty == int(qty) else f"{qty:g}"
+
+
+def whole_number_uoms(uoms: list[str]) -> set[str]:
+	"""The units among ``uoms`` that allow no fractions (UOM.must_be_whole_number)."""
+	return set(
+		frappe.get_all(
+			"UOM",
+			filters={"name": ("in", uoms or [""]), "must_be_whole_number": 1},
+			pluck="name",
+			order_by="name asc",
+		)
+	)
 
 
 def currency_precision(currency: str | None) -> int:
