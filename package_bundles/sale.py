@@ -485,17 +485,19 @@ def before_cancel_purchase(doc) -> None:
 		return
 	Balance = DocType("Package Balance")
 	Item = DocType("Package Balance Item")
-	redeemed = (
+	# lock every line of the invoice's balances, so no redemption can slip in while it is cancelled
+	lines = (
 		frappe.qb.from_(Item)
 		.join(Balance)
 		.on(Item.parent == Balance.name)
-		.select(Balance.name)
+		.select(Balance.name, Item.qty_redeemed)
 		.where(Balance.sales_invoice == doc.name)
-		.where(Item.qty_redeemed > 0)
 		.orderby(Balance.name)
-		.limit(1)
-		.run(pluck=True)
+		.orderby(Item.idx)
+		.for_update()
+		.run(as_dict=True)
 	)
+	redeemed = [line.name for line in lines if flt(line.qty_redeemed) > 0]
 	if redeemed:
 		frappe.throw(
 			_(
