@@ -642,3 +642,27 @@ class TestFrontDeskPermissions(PackageTestCase):
 		with self.assertRaises(frappe.PermissionError):
 			frappe.get_doc("Prepaid Package", package.name).save()
 		frappe.set_user("Administrator")
+
+
+class TestFractionalUnits(PackageTestCase):
+	def test_botox_units_redeem_in_fractions_where_the_unit_allows(self):
+		from package_bundles.test_fixtures import get_or_make, make_item
+
+		get_or_make("UOM", "PKT Unit", {"uom_name": "PKT Unit", "must_be_whole_number": 0})
+		item_code = f"PKT Botox {frappe.generate_hash(length=6)}"
+		make_item(item_code, "PKT Products", 12, PRODUCT_INCOME, None, is_stock_item=0)
+		frappe.db.set_value("Item", item_code, "stock_uom", "PKT Unit")
+		frappe.get_doc("Item", item_code).save()  # conversion row for the unit
+
+		package = make_package(name="Botox 50", items=[(item_code, 50)], price=500)
+		self.assertEqual(package.items[0].allocated_amount, 500)
+		[balance] = balances_of(buy(package))
+		invoice = make_invoice([(item_code, 12.5)], taxes=False)
+		self.assertEqual(invoice.items[0].package_balance, balance.name)
+		[log] = logs_of(invoice)
+		self.assertEqual((log.qty, log.amount), (12.5, 125))
+		self.assertEqual(remaining(balance.name), {item_code: 37.5})
+		self.assert_fractional_remainder_reconciles()
+
+	def assert_fractional_remainder_reconciles(self):
+		self.assertEqual(deferred_liability(COMPANY, DEFERRED), deferred_in_balances(COMPANY))
