@@ -5,6 +5,9 @@ from frappe import _
 
 from package_bundles import engine
 from package_bundles.exceptions import AppJournalEntryError
+from package_bundles.package_bundles.doctype.package_settings.package_settings import (
+	get_deferred_revenue_account,
+)
 
 
 def post_journal_entry(
@@ -44,6 +47,25 @@ def post_journal_entry(
 	journal_entry.insert()
 	journal_entry.submit()
 	return journal_entry.name
+
+
+def post_recognition(
+	company: str,
+	posting_date,
+	credits: list[engine.Credit],
+	remark: str,
+	reverse: bool = False,
+	deferred_account: str | None = None,
+	**links,
+) -> str | None:
+	"""Dr deferred revenue / Cr each income account (or the reverse) in one Journal Entry."""
+	lines = engine.recognition_lines(
+		deferred_account or get_deferred_revenue_account(company),
+		credits,
+		company_cost_center(company),
+		reverse=reverse,
+	)
+	return post_journal_entry(company, posting_date, lines, remark, **links)
 
 
 def cancel_journal_entry(name: str | None):

@@ -12,7 +12,7 @@ from frappe import _
 from frappe.utils import add_days, flt, getdate, now_datetime, nowdate
 
 from package_bundles import engine, package_ledger
-from package_bundles.accounting import cancel_journal_entry, company_cost_center, post_journal_entry
+from package_bundles.accounting import cancel_journal_entry, post_recognition
 from package_bundles.exceptions import PackageValidityError
 from package_bundles.package_bundles.doctype.package_balance.package_balance import (
 	balance_status,
@@ -20,7 +20,6 @@ from package_bundles.package_bundles.doctype.package_balance.package_balance imp
 )
 from package_bundles.package_bundles.doctype.package_settings.package_settings import (
 	get_breakage_income_account,
-	get_deferred_revenue_account,
 	get_settings,
 )
 from package_bundles.package_bundles.doctype.prepaid_package.prepaid_package import currency_precision
@@ -84,15 +83,12 @@ def post_breakage(balance) -> None:
 			broken.append((item, amount, account))
 	if not credits:
 		return
-	journal_entry = post_journal_entry(
+	journal_entry = post_recognition(
 		balance.company,
 		breakage_date,
-		engine.recognition_lines(
-			balance.deferred_revenue_account or get_deferred_revenue_account(balance.company),
-			credits,
-			company_cost_center(balance.company),
-		),
+		credits,
 		_("Breakage of expired package balance {0}").format(balance.name),
+		deferred_account=balance.deferred_revenue_account,
 		package_balance=balance.name,
 	)
 	entries = []

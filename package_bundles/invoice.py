@@ -4,8 +4,6 @@ This module reads the invoice and decides which rule applies; sale.py and
 redemption.py do the work. It never computes money itself.
 """
 
-import frappe
-
 from package_bundles import package_ledger, redemption, sale
 from package_bundles.catalog import get_package_item_map
 

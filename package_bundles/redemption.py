@@ -15,13 +15,10 @@ from frappe.query_builder import DocType
 from frappe.utils import flt, getdate, now
 
 from package_bundles import engine, package_ledger
-from package_bundles.accounting import cancel_journal_entry, company_cost_center, post_journal_entry
+from package_bundles.accounting import cancel_journal_entry, post_recognition
 from package_bundles.catalog import get_package_item_map, get_redeemable_items
 from package_bundles.exceptions import BalanceUnavailableError
-from package_bundles.package_bundles.doctype.package_settings.package_settings import (
-	get_deferred_revenue_account,
-	get_settings,
-)
+from package_bundles.package_bundles.doctype.package_settings.package_settings import get_settings
 from package_bundles.package_bundles.doctype.prepaid_package.prepaid_package import currency_precision
 
 UPON_CONSUMPTION = "Upon Consumption"
@@ -311,12 +308,10 @@ def redeem_on_submit(doc) -> None:
 		line.changed = True
 		logs.append((row, line, value))
 
-	journal_entry = post_journal_entry(
+	journal_entry = post_recognition(
 		doc.company,
 		doc.posting_date,
-		engine.recognition_lines(
-			get_deferred_revenue_account(doc.company), credits, company_cost_center(doc.company)
-		),
+		credits,
 		_("Prepaid package redemptions on invoice {0}").format(doc.name),
 		sales_invoice=doc.name,
 	)
@@ -589,13 +584,12 @@ def undo_on_credit_note(doc) -> None:
 			)
 		)
 
-	journal_entry = post_journal_entry(
+	journal_entry = post_recognition(
 		doc.company,
 		doc.posting_date,
-		engine.recognition_lines(
-			get_deferred_revenue_account(doc.company), credits, company_cost_center(doc.company), reverse=True
-		),
+		credits,
 		_("Prepaid package redemptions returned by credit note {0}").format(doc.name),
+		reverse=True,
 		sales_invoice=doc.name,
 	)
 	write_balance_lines([line for line in locked.values() if line.get("changed")])
@@ -658,12 +652,10 @@ def redo_on_credit_note_cancel(doc) -> None:
 	for journal_entry in journal_entries:
 		cancel_journal_entry(journal_entry)
 	for line, credit in true_ups:
-		journal_entry = post_journal_entry(
+		journal_entry = post_recognition(
 			doc.company,
 			doc.posting_date,
-			engine.recognition_lines(
-				get_deferred_revenue_account(doc.company), [credit], company_cost_center(doc.company)
-			),
+			[credit],
 			_("Rounding of package balance {0}, used up again by cancelling credit note {1}").format(
 				line.parent, doc.name
 			),

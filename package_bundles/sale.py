@@ -10,15 +10,14 @@ from decimal import Decimal
 import frappe
 from frappe import _
 from frappe.query_builder import DocType
-from frappe.utils import add_days, add_months, flt, getdate, nowdate
+from frappe.utils import add_days, add_months, flt
 
 from package_bundles import engine, package_ledger
 from package_bundles.accounting import (
 	cancel_journal_entry,
-	company_cost_center,
 	item_cost_center,
 	item_income_account,
-	post_journal_entry,
+	post_recognition,
 )
 from package_bundles.catalog import clear_catalog_cache, get_package_item_map
 from package_bundles.exceptions import (
@@ -342,13 +341,10 @@ def create_balances(doc, purchase_rows):
 					for item in balance.items
 				]
 	if upon_purchase_credits:
-		deferred_account = get_deferred_revenue_account(doc.company)
-		journal_entry = post_journal_entry(
+		journal_entry = post_recognition(
 			doc.company,
 			doc.posting_date,
-			engine.recognition_lines(
-				deferred_account, upon_purchase_credits, company_cost_center(doc.company)
-			),
+			upon_purchase_credits,
 			_("Revenue of prepaid packages recognized upon purchase, invoice {0}").format(doc.name),
 			sales_invoice=doc.name,
 		)
@@ -420,7 +416,6 @@ def is_paid(doc) -> bool:
 
 
 def refund_balances(doc, purchase_rows):
-	deferred_account = get_deferred_revenue_account(doc.company)
 	reversal_credits = []
 	refunded = []
 	reversal_entries, refund_entries = [], []
@@ -457,13 +452,12 @@ def refund_balances(doc, purchase_rows):
 				)
 			Item = DocType("Package Balance Item")
 			frappe.qb.update(Item).set(Item.deferred_amount, 0).where(Item.parent == balance.name).run()
-	journal_entry = post_journal_entry(
+	journal_entry = post_recognition(
 		doc.company,
 		doc.posting_date,
-		engine.recognition_lines(
-			deferred_account, reversal_credits, company_cost_center(doc.company), reverse=True
-		),
+		reversal_credits,
 		_("Refund of prepaid packages, credit note {0}").format(doc.name),
+		reverse=True,
 		sales_invoice=doc.name,
 	)
 	for reversal in reversal_entries:
