@@ -21,6 +21,7 @@ from package_bundles.package_bundles.doctype.package_balance.package_balance imp
 from package_bundles.package_bundles.doctype.package_settings.package_settings import (
 	get_breakage_income_account,
 	get_settings,
+	is_paid,
 )
 from package_bundles.package_bundles.doctype.prepaid_package.prepaid_package import currency_precision
 
@@ -147,7 +148,9 @@ def extend_expiry(balance: str, new_expiry_date: str, reason: str) -> dict:
 	doc.expiry_date = new_expiry
 	if doc.status == "Expired":
 		doc.status = "Active"
-		doc.status = balance_status(doc, paid=is_purchase_paid(doc))
+		doc.status = balance_status(
+			doc, paid=is_paid(frappe.db.get_value("Sales Invoice", doc.sales_invoice, "outstanding_amount"))
+		)
 	write_balance(doc)
 	return {"name": doc.name, "status": doc.status, "expiry_date": str(doc.expiry_date)}
 
@@ -188,9 +191,3 @@ def validate_extension(doc, new_expiry, reason: str):
 			),
 			PackageValidityError,
 		)
-
-
-def is_purchase_paid(doc) -> bool:
-	if not get_settings().require_full_payment:
-		return True
-	return flt(frappe.db.get_value("Sales Invoice", doc.sales_invoice, "outstanding_amount")) <= 0

@@ -2,9 +2,9 @@
 
 import frappe
 from frappe.query_builder import DocType
-from frappe.utils import flt, now
+from frappe.utils import now
 
-from package_bundles.package_bundles.doctype.package_settings.package_settings import get_settings
+from package_bundles.package_bundles.doctype.package_settings.package_settings import is_paid
 
 
 def refresh_paid_balances(doc, method=None):
@@ -30,9 +30,8 @@ def refresh_for_invoices(invoices: set[str]):
 		.orderby(Balance.name)
 		.run(as_dict=True)
 	)
-	require_payment = get_settings().require_full_payment
 	for row in rows:
-		status = "Active" if (not require_payment or flt(row.outstanding_amount) <= 0) else "Awaiting Payment"
+		status = "Active" if is_paid(row.outstanding_amount) else "Awaiting Payment"
 		if status != row.status:
 			frappe.qb.update(Balance).set(Balance.status, status).set(Balance.modified, now()).where(
 				Balance.name == row.name

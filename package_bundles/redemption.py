@@ -18,7 +18,8 @@ from package_bundles import engine, package_ledger
 from package_bundles.accounting import cancel_journal_entry, post_recognition
 from package_bundles.catalog import get_package_item_map, get_redeemable_items
 from package_bundles.exceptions import BalanceUnavailableError
-from package_bundles.package_bundles.doctype.package_settings.package_settings import get_settings
+from package_bundles.package_bundles.doctype.package_balance.package_balance import refresh_balances
+from package_bundles.package_bundles.doctype.package_settings.package_settings import get_settings, is_paid
 from package_bundles.package_bundles.doctype.prepaid_package.prepaid_package import currency_precision
 
 UPON_CONSUMPTION = "Upon Consumption"
@@ -118,9 +119,8 @@ def load_holdings(customer: str, company: str, item_codes: set[str]) -> list[fra
 
 
 def is_holding_paid(status: str, outstanding_amount) -> bool:
-	if status == "Active" or not get_settings().require_full_payment:
-		return True
-	return flt(outstanding_amount) <= 0
+	# Active was paid when last refreshed; Awaiting Payment may have been paid since
+	return status == "Active" or is_paid(outstanding_amount)
 
 
 def apply_redemptions(doc) -> bool:
@@ -415,45 +415,6 @@ def write_balance_lines(lines: list[frappe._dict]) -> None:
 	refresh_balances({line.parent for line in lines})
 
 
-def refresh_balances(balance_names: set[str]) -> None:
-	"""Recompute totals and the Active/Exhausted status from the rows, in one pass per balance set."""
-	if not balance_names:
-		return
-	Balance = DocType("Package Balance")
-	Item = DocType("Package Balance Item")
-	from frappe.query_builder.functions import Sum
-
-	totals = (
-		frappe.qb.from_(Item)
-		.select(
-			Item.parent,
-			Sum(Item.allocated_amount).as_("allocated"),
-			Sum(Item.recognized_amount).as_("recognized"),
-			Sum(Item.deferred_amount).as_("deferred"),
-			Sum(Item.qty_remaining).as_("remaining"),
-		)
-		.where(Item.parent.isin(sorted(balance_names)))
-		.where(Item.parenttype == "Package Balance")
-		.groupby(Item.parent)
-		.run(as_dict=True)
-	)
-	statuses = dict(
-		frappe.qb.from_(Balance)
-		.select(Balance.name, Balance.status)
-		.where(Balance.name.isin(sorted(balance_names)))
-		.run()
-	)
-	for total in totals:
-		status = statuses.get(total.parent)
-		if status in ("Active", "Exhausted"):
-			status = "Exhausted" if flt(total.remaining) <= 0 else "Active"
-		frappe.qb.update(Balance).set(Balance.total_allocated, total.allocated).set(
-			Balance.total_recognized, total.recognized
-		).set(Balance.total_deferred, total.deferred).set(Balance.status, status).set(
-			Balance.modified, now()
-		).where(Balance.name == total.parent).run()
-
-
 def write_redemption_log(doc, row, line, value: Decimal, journal_entry: str | None):
 	log = frappe.get_doc(
 		{
@@ -501,15 +462,14 @@ def undo_on_cancel(doc) -> None:
 	for log in logs:
 		line = locked[(log.package_balance, log.item_code)]
 		giving_back_qty = flt(log.qty) - flt(log.qty_returned)
-		giving_back_value = flt(log.amount) - flt(
-			engine.recognized_value(
-				Decimal(str(log.amount)),
-				Decimal(str(log.qty)),
-				Decimal(str(log.qty_returned)),
-				currency_precision(line.currency),
-			)
+		giving_back_value = engine.reversal_value(
+			Decimal(str(log.amount)),
+			Decimal(str(log.qty)),
+			Decimal(str(log.qty_returned)),
+			Decimal(str(giving_back_qty)),
+			currency_precision(line.currency),
 		)
-		give_back(line, giving_back_qty, giving_back_value)
+		give_back(line, giving_back_qty, flt(giving_back_value))
 	for journal_entry in {log.journal_entry for log in logs if log.journal_entry}:
 		cancel_journal_entry(journal_entry)
 	write_balance_lines([line for line in locked.values() if line.get("changed")])

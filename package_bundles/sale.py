@@ -32,11 +32,13 @@ from package_bundles.exceptions import (
 )
 from package_bundles.package_bundles.doctype.package_balance.package_balance import (
 	balance_status,
+	refresh_balances,
 	write_balance,
 )
 from package_bundles.package_bundles.doctype.package_settings.package_settings import (
 	get_deferred_revenue_account,
 	get_settings,
+	is_paid,
 )
 from package_bundles.package_bundles.doctype.prepaid_package.prepaid_package import (
 	currency_precision,
@@ -299,7 +301,7 @@ def on_submit_purchase(doc, purchase_rows: list) -> None:
 
 
 def create_balances(doc, purchase_rows):
-	paid = is_paid(doc)
+	paid = is_paid(doc.outstanding_amount)
 	upon_purchase_credits = []
 	upon_purchase_balances = []
 	sale_entries, recognition_entries = [], []
@@ -411,10 +413,6 @@ def expiry_date_for(package, purchase_date):
 	return None
 
 
-def is_paid(doc) -> bool:
-	return not get_settings().require_full_payment or flt(doc.outstanding_amount) <= 0
-
-
 def refund_balances(doc, purchase_rows):
 	reversal_credits = []
 	refunded = []
@@ -468,7 +466,7 @@ def refund_balances(doc, purchase_rows):
 		frappe.qb.update(Balance).set(Balance.status, "Refunded").set(Balance.refund_invoice, doc.name).set(
 			Balance.refund_journal_entry, journal_entry
 		).set(Balance.modified, frappe.utils.now()).where(Balance.name.isin(refunded)).run()
-		refresh_balance_totals(refunded)
+		refresh_balances(set(refunded))
 
 
 # --- cancel -----------------------------------------------------------------
@@ -521,7 +519,7 @@ def on_cancel_purchase(doc) -> None:
 			Balance.modified, frappe.utils.now()
 		).where(Balance.name.isin(names)).run()
 		frappe.qb.update(Item).set(Item.deferred_amount, 0).where(Item.parent.isin(names)).run()
-		refresh_balance_totals(names)
+		refresh_balances(set(names))
 
 
 def restore_refunded_balances(doc):
@@ -550,12 +548,7 @@ def restore_refunded_balances(doc):
 		balance.refund_journal_entry = None
 		balance.status = "Active"
 		balance.status = balance_status(
-			balance, paid=is_paid(frappe.get_doc("Sales Invoice", balance.sales_invoice))
+			balance,
+			paid=is_paid(frappe.db.get_value("Sales Invoice", balance.sales_invoice, "outstanding_amount")),
 		)
-		write_balance(balance)
-
-
-def refresh_balance_totals(names: list[str]):
-	for name in names:
-		balance = frappe.get_doc("Package Balance", name)
 		write_balance(balance)

@@ -6,7 +6,9 @@ from decimal import Decimal
 import frappe
 from frappe import _
 from frappe.model.document import Document
-from frappe.utils import flt, getdate, nowdate
+from frappe.query_builder import DocType
+from frappe.query_builder.functions import Sum
+from frappe.utils import flt, getdate, now, nowdate
 
 from package_bundles import engine
 from package_bundles.exceptions import BalanceReadOnlyError
@@ -101,6 +103,43 @@ def balance_status(balance, paid: bool) -> str:
 		expiry_date=None,
 		today=getdate(nowdate()),
 	)
+
+
+def refresh_balances(balance_names: set[str]) -> None:
+	"""Recompute totals and the Active/Exhausted status from the rows, in one pass per balance set."""
+	if not balance_names:
+		return
+	Balance = DocType("Package Balance")
+	Item = DocType("Package Balance Item")
+	totals = (
+		frappe.qb.from_(Item)
+		.select(
+			Item.parent,
+			Sum(Item.allocated_amount).as_("allocated"),
+			Sum(Item.recognized_amount).as_("recognized"),
+			Sum(Item.deferred_amount).as_("deferred"),
+			Sum(Item.qty_remaining).as_("remaining"),
+		)
+		.where(Item.parent.isin(sorted(balance_names)))
+		.where(Item.parenttype == "Package Balance")
+		.groupby(Item.parent)
+		.run(as_dict=True)
+	)
+	statuses = dict(
+		frappe.qb.from_(Balance)
+		.select(Balance.name, Balance.status)
+		.where(Balance.name.isin(sorted(balance_names)))
+		.run()
+	)
+	for total in totals:
+		status = statuses.get(total.parent)
+		if status in ("Active", "Exhausted"):
+			status = "Exhausted" if flt(total.remaining) <= 0 else "Active"
+		frappe.qb.update(Balance).set(Balance.total_allocated, total.allocated).set(
+			Balance.total_recognized, total.recognized
+		).set(Balance.total_deferred, total.deferred).set(Balance.status, status).set(
+			Balance.modified, now()
+		).where(Balance.name == total.parent).run()
 
 
 def on_doctype_update():

@@ -4,6 +4,7 @@
 import frappe
 from frappe import _
 from frappe.model.document import Document
+from frappe.utils import flt
 
 from package_bundles.exceptions import DeferredAccountMissingError, PackageError
 
@@ -75,6 +76,11 @@ def get_deferred_revenue_account(company: str) -> str:
 			DeferredAccountMissingError,
 		)
 	return account
+
+
+def is_paid(outstanding_amount) -> bool:
+	"""A purchase counts as paid once it owes nothing, or always when full payment is not required."""
+	return not get_settings().require_full_payment or flt(outstanding_amount) <= 0
 
 
 def get_breakage_income_account(company: str) -> str | None:
