@@ -31,7 +31,6 @@ doc_events = {
 	"Sales Invoice": {
 		"before_validate": "package_bundles.invoice.before_validate",
 		"validate": "package_bundles.invoice.validate",
-		"before_submit": "package_bundles.invoice.before_submit",
 		"on_submit": "package_bundles.invoice.on_submit",
 		"before_cancel": "package_bundles.invoice.before_cancel",
 		"on_cancel": "package_bundles.invoice.on_cancel",
@@ -46,7 +45,8 @@ doc_events = {
 		"on_cancel": "package_bundles.payment.refresh_paid_balances",
 	},
 	"Item": {
-		"on_update": "package_bundles.catalog.clear_catalog_cache",
+		# a renamed package item keeps its package; saving an item changes nothing cached
+		"after_rename": "package_bundles.catalog.clear_catalog_cache",
 	},
 }
 

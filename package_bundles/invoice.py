@@ -52,10 +52,6 @@ def validate(doc, method=None):
 		doc.calculate_taxes_and_totals()
 
 
-def before_submit(doc, method=None):
-	pass
-
-
 def on_submit(doc, method=None):
 	rows = purchase_rows(doc)
 	if rows:
