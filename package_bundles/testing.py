@@ -50,8 +50,22 @@ class PackageTestCase(_BaseTestCase):
 		frappe.db.rollback()
 		clear_app_caches()
 
+	def assert_reconciled(self):
+		"""SPEC §4 invariant 2 now: the deferred account's GL balance equals the balances' deferred amounts."""
+		from package_bundles.test_fixtures import COMPANY, DEFERRED
+
+		self.assertEqual(deferred_liability(COMPANY, DEFERRED), deferred_in_balances(COMPANY))
+
 	def count_documents(self, *doctypes: str) -> dict[str, int]:
 		return {doctype: frappe.db.count(doctype) for doctype in doctypes}
+
+
+def balances_of(invoice) -> list:
+	"""The balances an invoice sold, oldest first."""
+	names = frappe.get_all(
+		"Package Balance", filters={"sales_invoice": invoice.name}, pluck="name", order_by="name asc"
+	)
+	return [frappe.get_doc("Package Balance", name) for name in names]
 
 
 def clear_app_caches():

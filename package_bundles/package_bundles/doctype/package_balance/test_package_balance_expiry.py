@@ -26,7 +26,6 @@ from package_bundles.test_fixtures import (
 from package_bundles.testing import (
 	IGNORED_TEST_RECORDS,
 	PackageTestCase,
-	deferred_in_balances,
 	deferred_liability,
 )
 
@@ -43,9 +42,6 @@ def sell_expiring(name="Five Day Care", days_ago=10, valid_for_days=5, **values)
 
 
 class TestExpiry(PackageTestCase):
-	def assert_reconciled(self):
-		self.assertEqual(deferred_liability(COMPANY, DEFERRED), deferred_in_balances(COMPANY))
-
 	def test_expired_balance_books_its_breakage_once(self):
 		balance = sell_expiring()
 		make_invoice([(VISIT, 1)], posting_date=add_days(nowdate(), -8))

@@ -16,7 +16,6 @@ from package_bundles.test_fixtures import (
 	DEFERRED,
 	KIT,
 	LAB,
-	MAIN_COST_CENTER,
 	OTHER_COMPANY,
 	OTHER_CUSTOMER,
 	PRICE_LIST,
@@ -35,7 +34,7 @@ from package_bundles.test_fixtures import (
 from package_bundles.testing import (
 	IGNORED_TEST_RECORDS,
 	PackageTestCase,
-	deferred_in_balances,
+	balances_of,
 	deferred_liability,
 )
 
@@ -50,13 +49,6 @@ def buy(package, qty=1, customer=CUSTOMER, posting_date=None, paid=True):
 	if paid:
 		pay(invoice)
 	return invoice
-
-
-def balances_of(invoice) -> list:
-	names = frappe.get_all(
-		"Package Balance", filters={"sales_invoice": invoice.name}, pluck="name", order_by="name asc"
-	)
-	return [frappe.get_doc("Package Balance", name) for name in names]
 
 
 def remaining(balance_name: str) -> dict[str, float]:
@@ -86,9 +78,6 @@ def logs_of(invoice) -> list:
 
 
 class TestRedemption(PackageTestCase):
-	def assert_reconciled(self):
-		self.assertEqual(deferred_liability(COMPANY, DEFERRED), deferred_in_balances(COMPANY))
-
 	def test_worked_example_redemptions(self):
 		package = make_package()
 		purchase = buy(package)
@@ -662,7 +651,4 @@ class TestFractionalUnits(PackageTestCase):
 		[log] = logs_of(invoice)
 		self.assertEqual((log.qty, log.amount), (12.5, 125))
 		self.assertEqual(remaining(balance.name), {item_code: 37.5})
-		self.assert_fractional_remainder_reconciles()
-
-	def assert_fractional_remainder_reconciles(self):
-		self.assertEqual(deferred_liability(COMPANY, DEFERRED), deferred_in_balances(COMPANY))
+		self.assert_reconciled()
