@@ -133,8 +133,11 @@ def refresh_balances(balance_names: set[str]) -> None:
 	)
 	for total in totals:
 		status = statuses.get(total.parent)
-		if status in ("Active", "Exhausted"):
-			status = "Exhausted" if flt(total.remaining) <= 0 else "Active"
+		if flt(total.remaining) <= 0 and status in ("Active", "Awaiting Payment"):
+			# used up: only a paid balance can have been redeemed, even one whose status lagged its payment
+			status = "Exhausted"
+		elif flt(total.remaining) > 0 and status == "Exhausted":
+			status = "Active"
 		frappe.qb.update(Balance).set(Balance.total_allocated, total.allocated).set(
 			Balance.total_recognized, total.recognized
 		).set(Balance.total_deferred, total.deferred).set(Balance.status, status).set(

@@ -218,6 +218,16 @@ class TestRedemption(PackageTestCase):
 		self.assertEqual(remaining(balance.name)[KIT], 0)
 		self.assert_reconciled()
 
+	def test_balance_paid_by_an_unhooked_route_is_used_up_to_exhausted(self):
+		package = make_package(name="One Visit", items=[(VISIT, 1)], price=150)
+		purchase = buy(package, paid=False)
+		[balance] = balances_of(purchase)
+		# paid outside Payment Entry / Journal Entry (e.g. reconciliation): the status still says Awaiting Payment
+		frappe.db.set_value("Sales Invoice", purchase.name, "outstanding_amount", 0)
+		invoice = make_invoice([(VISIT, 1)])
+		self.assertEqual(invoice.items[0].package_balance, balance.name)
+		self.assertEqual(frappe.db.get_value("Package Balance", balance.name, "status"), "Exhausted")
+
 	def test_earliest_expiry_is_used_first(self):
 		lasting = make_package(name="Lasting", items=[(VISIT, 1)], price=150)
 		soon = make_package(name="Soon", items=[(VISIT, 1)], price=150, valid_for_days=30)
