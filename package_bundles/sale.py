@@ -246,25 +246,16 @@ def load_refundable_balances(purchase_invoice, original_row, item_code, lock: bo
 		precision = precision or currency_precision(balance.currency)
 		balance["items"] = items_by_balance.get(balance.name, [])
 		balance["used"] = any(flt(item.qty_redeemed) > 0 for item in balance["items"])
+		balance["line_states"] = [
+			engine.LineState(item.allocated_amount, item.qty_purchased, item.qty_redeemed)
+			for item in balance["items"]
+		]
 		balance["unused_components"] = [
 			(
 				item.item_code,
-				engine.deferred_value(
-					Decimal(str(item.allocated_amount)),
-					Decimal(str(item.qty_purchased)),
-					Decimal(str(item.qty_redeemed)),
-					precision,
-				),
+				engine.deferred_value(state.allocated, state.qty_purchased, state.qty_redeemed, precision),
 			)
-			for item in balance["items"]
-		]
-		balance["line_states"] = [
-			engine.LineState(
-				Decimal(str(item.allocated_amount)),
-				Decimal(str(item.qty_purchased)),
-				Decimal(str(item.qty_redeemed)),
-			)
-			for item in balance["items"]
+			for item, state in zip(balance["items"], balance["line_states"], strict=True)
 		]
 		balance["refund_value"] = engine.refund_value(balance["line_states"], True, precision)
 	return sorted(balances, key=lambda b: (b.used, b.name))
