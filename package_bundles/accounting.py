@@ -1,13 +1,72 @@
-"""Journal Entries the app posts and cancels; users cannot cancel them by hand."""
+"""Journal Entries the app posts and cancels; users cannot cancel them by hand.
+
+Every line of a Journal Entry is an account key: account, cost center, project and the
+values of the site's accounting dimensions. The deferred revenue side of a balance always
+uses what the balance captured from its purchase row (SPEC §3 State); the income side uses
+the invoice row that redeemed, or the balance line's own item income account.
+"""
+
+from dataclasses import dataclass
 
 import frappe
 from frappe import _
 
 from package_bundles import engine
 from package_bundles.exceptions import AppJournalEntryError
-from package_bundles.package_bundles.doctype.package_settings.package_settings import (
-	get_deferred_revenue_account,
-)
+
+
+@dataclass(frozen=True)
+class AccountKey:
+	account: str
+	cost_center: str | None = None
+	project: str | None = None
+	dimensions: tuple = ()  # ((fieldname, value), ...) sorted
+
+	def with_fallback(self, fallback: "AccountKey | None") -> "AccountKey":
+		"""Fill what this key lacks (a dimension made mandatory after the sale) from another."""
+		if fallback is None:
+			return self
+		dimensions = dict(fallback.dimensions)
+		dimensions.update({k: v for k, v in self.dimensions if v})
+		return AccountKey(
+			self.account,
+			self.cost_center or fallback.cost_center,
+			self.project or fallback.project,
+			tuple(sorted(dimensions.items())),
+		)
+
+
+def dimension_fieldnames() -> list[str]:
+	from erpnext.accounts.doctype.accounting_dimension.accounting_dimension import get_accounting_dimensions
+
+	return get_accounting_dimensions()
+
+
+def dimensions_of(doc_or_row) -> dict[str, str]:
+	"""The accounting dimension values a document or row carries (cost center and project aside)."""
+	return {
+		fieldname: doc_or_row.get(fieldname)
+		for fieldname in dimension_fieldnames()
+		if doc_or_row.get(fieldname)
+	}
+
+
+def key_of(account: str, cost_center=None, project=None, dimensions: dict | None = None) -> AccountKey:
+	return AccountKey(
+		account, cost_center or None, project or None, tuple(sorted((dimensions or {}).items()))
+	)
+
+
+def row_key(row, account: str | None = None, parent=None) -> AccountKey:
+	"""The key ERPNext would give an invoice row's income GL line."""
+	dimensions = dimensions_of(parent) if parent is not None else {}
+	dimensions.update(dimensions_of(row))
+	return key_of(
+		account or row.income_account,
+		row.get("cost_center") or (parent.get("cost_center") if parent is not None else None),
+		row.get("project") or (parent.get("project") if parent is not None else None),
+		dimensions,
+	)
 
 
 def post_journal_entry(
@@ -15,10 +74,11 @@ def post_journal_entry(
 	posting_date,
 	lines: list[engine.JournalLine],
 	remark: str,
-	sales_invoice: str | None = None,
+	voucher_type: str | None = None,
+	voucher_no: str | None = None,
 	package_balance: str | None = None,
 ) -> str | None:
-	"""Submit a Journal Entry with the engine's balanced lines; None when there is nothing to move."""
+	"""Submit a Journal Entry of balanced lines keyed by AccountKey; None when nothing moves."""
 	if not lines:
 		return None
 	journal_entry = frappe.new_doc("Journal Entry")
@@ -28,20 +88,24 @@ def post_journal_entry(
 			"company": company,
 			"posting_date": posting_date,
 			"user_remark": remark,
-			"package_sales_invoice": sales_invoice,
+			"package_voucher_type": voucher_type if voucher_no else None,
+			"package_voucher_no": voucher_no,
 			"package_balance": package_balance,
 		}
 	)
+	defaults = default_dimensions(company)
 	for line in lines:
-		journal_entry.append(
-			"accounts",
-			{
-				"account": line.account,
-				"cost_center": line.cost_center,
-				"debit_in_account_currency": float(line.debit),
-				"credit_in_account_currency": float(line.credit),
-			},
-		)
+		key: AccountKey = line.key
+		row = {
+			"account": key.account,
+			"cost_center": key.cost_center or company_cost_center(company),
+			"project": key.project,
+			"debit_in_account_currency": float(line.debit),
+			"credit_in_account_currency": float(line.credit),
+		}
+		row.update(defaults)
+		row.update(dict(key.dimensions))
+		journal_entry.append("accounts", row)
 	journal_entry.flags.ignore_permissions = True
 	journal_entry.flags.posted_by_package_bundles = True
 	journal_entry.insert()
@@ -49,23 +113,17 @@ def post_journal_entry(
 	return journal_entry.name
 
 
-def post_recognition(
-	company: str,
-	posting_date,
-	credits: list[engine.Credit],
-	remark: str,
-	reverse: bool = False,
-	deferred_account: str | None = None,
-	**links,
-) -> str | None:
-	"""Dr deferred revenue / Cr each income account (or the reverse) in one Journal Entry."""
-	lines = engine.recognition_lines(
-		deferred_account or get_deferred_revenue_account(company),
-		credits,
-		company_cost_center(company),
-		reverse=reverse,
+def default_dimensions(company: str) -> dict[str, str]:
+	"""The company's default value of each accounting dimension, for keys that carry none."""
+	from erpnext.accounts.doctype.accounting_dimension.accounting_dimension import (
+		get_checks_for_pl_and_bs_accounts,
 	)
-	return post_journal_entry(company, posting_date, lines, remark, **links)
+
+	return {
+		dimension.fieldname: dimension.default_dimension
+		for dimension in get_checks_for_pl_and_bs_accounts()
+		if dimension.company == company and dimension.default_dimension
+	}
 
 
 def cancel_journal_entry(name: str | None):
@@ -80,11 +138,11 @@ def cancel_journal_entry(name: str | None):
 def prevent_manual_cancel(doc, method=None):
 	"""Journal Entry before_cancel: the app's entries follow their invoice or balance."""
 	if (
-		doc.get("package_sales_invoice") or doc.get("package_balance")
+		doc.get("package_voucher_no") or doc.get("package_balance")
 	) and not doc.flags.posted_by_package_bundles:
 		frappe.throw(
 			_("Journal Entry {0} was posted by Package Bundles; cancel {1} instead").format(
-				frappe.bold(doc.name), frappe.bold(doc.package_sales_invoice or doc.package_balance)
+				frappe.bold(doc.name), frappe.bold(doc.package_voucher_no or doc.package_balance)
 			),
 			AppJournalEntryError,
 		)
@@ -92,6 +150,14 @@ def prevent_manual_cancel(doc, method=None):
 
 def company_cost_center(company: str) -> str | None:
 	return frappe.get_cached_value("Company", company, "cost_center")
+
+
+def temporary_opening_account(company: str) -> str:
+	from erpnext.accounts.doctype.opening_invoice_creation_tool.opening_invoice_creation_tool import (
+		get_temporary_opening_account,
+	)
+
+	return get_temporary_opening_account(company)
 
 
 def item_income_account(item_code: str, company: str) -> str:

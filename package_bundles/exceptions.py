@@ -1,6 +1,7 @@
 """Refusals the app makes, one class per kind so callers and tests can tell them apart."""
 
 import frappe
+from frappe import _
 
 
 class PackageError(frappe.ValidationError):
@@ -57,3 +58,55 @@ class RefundNotAllowedError(PackageError):
 
 class AppJournalEntryError(PackageError):
 	pass
+
+
+class BalanceRefundedError(PackageError):
+	pass
+
+
+class BalanceExpiredError(PackageError):
+	pass
+
+
+class BalanceCancelledError(PackageError):
+	pass
+
+
+class BalanceStateError(PackageError):
+	"""An event the balance's state does not allow that no more specific class names."""
+
+
+def refuse(error, balance: str, item_code: str | None = None, context: str | None = None):
+	"""Turn an engine refusal into a translated frappe.throw of the app's matching class."""
+	from package_bundles import engine
+
+	reasons = {
+		engine.OverRedemptionError: (BalanceUnavailableError, _("not enough units are left")),
+		engine.UnpaidLineError: (BalanceUnavailableError, _("its purchase invoice is not fully paid")),
+		engine.LineExpiredError: (
+			BalanceExpiredError,
+			_("it has expired and its unused value was recognized as breakage; extend it first"),
+		),
+		engine.LineNotExpiredError: (BalanceStateError, _("it has not expired")),
+		engine.LineRefundedError: (
+			BalanceRefundedError,
+			_("it was refunded; cancel the credit note that refunded it first"),
+		),
+		engine.LineCancelledError: (BalanceCancelledError, _("its purchase invoice was cancelled")),
+		engine.LineRedeemedError: (
+			BalanceAlreadyRedeemedError,
+			_("it has redemptions; cancel those invoices (and their credit notes) first"),
+		),
+		engine.RefundNotAllowedError: (
+			RefundNotAllowedError,
+			_(
+				"it has redemptions and cannot be refunded; Package Settings can allow refunding the unused items of a partly used package"
+			),
+		),
+	}
+	exception, reason = reasons.get(type(error), (BalanceStateError, str(error)))
+	where = frappe.bold(balance) + (f" ({frappe.bold(item_code)})" if item_code else "")
+	message = _("Package balance {0}: {1}").format(where, reason)
+	if context:
+		message = f"{context}: {message}"
+	frappe.throw(message, exception)

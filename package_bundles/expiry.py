@@ -9,21 +9,14 @@ Package Manager may extend a balance; that cancels breakage already posted.
 
 import frappe
 from frappe import _
-from frappe.utils import add_days, flt, getdate, now_datetime, nowdate
+from frappe.query_builder import DocType
+from frappe.utils import add_days, getdate, now_datetime, nowdate
 
 from package_bundles import engine, package_ledger
-from package_bundles.accounting import cancel_journal_entry, post_recognition
+from package_bundles.engine.state import BREAKAGE, CANCEL_EXTENSION, EXPIRY
 from package_bundles.exceptions import PackageValidityError
-from package_bundles.package_bundles.doctype.package_balance.package_balance import (
-	balance_status,
-	write_balance,
-)
-from package_bundles.package_bundles.doctype.package_settings.package_settings import (
-	get_breakage_income_account,
-	get_settings,
-	is_paid,
-)
-from package_bundles.package_bundles.doctype.prepaid_package.prepaid_package import currency_precision
+from package_bundles.ledger_posting import LedgerPosting, cancel_entries
+from package_bundles.package_bundles.doctype.package_settings.package_settings import get_settings
 
 EXPIRING_STATUSES = ("Active", "Awaiting Payment")
 UPON_CONSUMPTION = "Upon Consumption"
@@ -32,14 +25,8 @@ UPON_CONSUMPTION = "Upon Consumption"
 def expire_balances(today=None) -> dict:
 	"""Scheduler (daily). Each balance in its own savepoint: one failure is logged, the rest go on."""
 	today = getdate(today or nowdate())
-	names = frappe.get_all(
-		"Package Balance",
-		filters={"status": ("in", EXPIRING_STATUSES), "expiry_date": ("<", today)},
-		pluck="name",
-		order_by="expiry_date asc, name asc",
-	)
 	outcome = {"expired": [], "failed": []}
-	for name in names:
+	for name in balances_to_expire(today):
 		savepoint = f"expire_{frappe.generate_hash(length=8)}"
 		frappe.db.savepoint(savepoint)
 		try:
@@ -56,63 +43,48 @@ def expire_balances(today=None) -> dict:
 	return outcome
 
 
+def balances_to_expire(today) -> list[str]:
+	"""Live balances past their expiry date, and expired ones that value came back to (breakage on)."""
+	Balance = DocType("Package Balance")
+	condition = Balance.status.isin(EXPIRING_STATUSES)
+	if get_settings().recognize_breakage:
+		condition = condition | ((Balance.status == "Expired") & (Balance.total_deferred > 0))
+	return (
+		frappe.qb.from_(Balance)
+		.select(Balance.name)
+		.where(condition)
+		.where(Balance.expiry_date < today)
+		.orderby(Balance.expiry_date)
+		.orderby(Balance.name)
+		.run(pluck=True)
+	)
+
+
 def expire_balance(name: str, today) -> bool:
-	balance = frappe.get_doc("Package Balance", name, for_update=True)
-	if (
-		balance.status not in EXPIRING_STATUSES
-		or not balance.expiry_date
-		or getdate(balance.expiry_date) >= today
-	):
-		return False  # already handled: running the job twice posts nothing twice
-	balance.status = "Expired"
-	if get_settings().recognize_breakage and balance.revenue_recognition == UPON_CONSUMPTION:
-		post_breakage(balance)
-	write_balance(balance)
+	"""Mark the balance expired and book the breakage of what it still defers; twice posts nothing twice."""
+	expiry_date = frappe.db.get_value("Package Balance", name, "expiry_date")
+	if not expiry_date or getdate(expiry_date) >= today:
+		return False
+	breakage_date = add_days(expiry_date, 1)
+	company = frappe.db.get_value("Package Balance", name, "company")
+	posting = LedgerPosting("Package Balance", name, breakage_date, company, balances=[name])
+	status = posting.status(name)
+	if status not in (*EXPIRING_STATUSES, "Expired"):
+		return False  # used up, refunded or cancelled meanwhile
+	for line in posting.lines.values():
+		if not posting.states[line.name].is_expired:
+			posting.apply(line.name, engine.Expire())
+		if get_settings().recognize_breakage and not line.upon_purchase:
+			posting.apply(line.name, engine.Break())
+	if not posting.entries:
+		return False
+	book_expiry(posting, name)
 	return True
 
 
-def post_breakage(balance) -> None:
-	breakage_date = add_days(balance.expiry_date, 1)
-	fixed_account = get_breakage_income_account(balance.company)
-	precision = currency_precision(balance.currency)
-	credits, broken = [], []
-	for item in balance.items:
-		amount = engine.round_money(engine.to_decimal(flt(item.deferred_amount)), precision)
-		if amount > 0:
-			account = fixed_account or item.income_account
-			credits.append(engine.Credit(account, item.cost_center, amount))
-			broken.append((item, amount, account))
-	if not credits:
-		return
-	journal_entry = post_recognition(
-		balance.company,
-		breakage_date,
-		credits,
-		_("Breakage of expired package balance {0}").format(balance.name),
-		deferred_account=balance.deferred_revenue_account,
-		package_balance=balance.name,
-	)
-	entries = []
-	for item, amount, account in broken:
-		item.breakage_amount = flt(amount)
-		item.deferred_amount = 0
-		entries.append(
-			package_ledger.entry(
-				"Breakage",
-				balance.as_dict(),
-				{**item.as_dict(), "income_account": account},
-				breakage_date,
-				"Journal Entry",
-				journal_entry,
-				deferred_change=-amount,
-				revenue_change=amount,
-				journal_entry=journal_entry,
-			)
-		)
-	balance.breakage_amount = sum(flt(amount) for _item, amount, _account in broken)
-	balance.breakage_date = breakage_date
-	balance.breakage_journal_entry = journal_entry
-	package_ledger.make_entries(entries)
+def book_expiry(posting: LedgerPosting, name: str) -> None:
+	posting.post_journal(_("Breakage of expired package balance {0}").format(name), package_balance=name)
+	posting.write()
 
 
 @frappe.whitelist(methods=["POST"])
@@ -123,18 +95,12 @@ def extend_expiry(balance: str, new_expiry_date: str, reason: str) -> dict:
 	new_expiry = getdate(new_expiry_date)
 	validate_extension(doc, new_expiry, reason)
 
-	reversed_journal_entry = doc.breakage_journal_entry
-	if reversed_journal_entry:
-		cancel_journal_entry(reversed_journal_entry)
-		package_ledger.cancel_entries("Journal Entry", reversed_journal_entry)
-		for item in doc.items:
-			item.deferred_amount = flt(item.deferred_amount) + flt(item.breakage_amount)
-			item.breakage_amount = 0
-		doc.breakage_amount = 0
-		doc.breakage_date = None
-		doc.breakage_journal_entry = None
+	# the balance's expiry and breakage leave the ledger, their Journal Entries cancelled
+	undone = package_ledger.live_entries(package_balance=doc.name, event=[EXPIRY, BREAKAGE])
+	breakage_entries = sorted({row.journal_entry for row in undone if row.journal_entry})
+	cancel_entries(undone, nowdate(), doc.company, kind=CANCEL_EXTENSION)
 
-	doc.append(
+	extension = doc.append(
 		"extensions",
 		{
 			"previous_expiry_date": doc.expiry_date,
@@ -142,17 +108,16 @@ def extend_expiry(balance: str, new_expiry_date: str, reason: str) -> dict:
 			"reason": reason,
 			"extended_by": frappe.session.user,
 			"extended_on": now_datetime(),
-			"reversed_breakage_journal_entry": reversed_journal_entry,
+			"reversed_breakage_journal_entry": breakage_entries[-1] if breakage_entries else None,
 		},
 	)
-	doc.expiry_date = new_expiry
-	if doc.status == "Expired":
-		doc.status = "Active"
-		doc.status = balance_status(
-			doc, paid=is_paid(frappe.db.get_value("Sales Invoice", doc.sales_invoice, "outstanding_amount"))
-		)
-	write_balance(doc)
-	return {"name": doc.name, "status": doc.status, "expiry_date": str(doc.expiry_date)}
+	extension.db_insert()
+	Balance = DocType("Package Balance")
+	frappe.qb.update(Balance).set(Balance.expiry_date, new_expiry).set(
+		Balance.modified, now_datetime()
+	).where(Balance.name == doc.name).run()
+	status = frappe.db.get_value("Package Balance", doc.name, "status")
+	return {"name": doc.name, "status": status, "expiry_date": str(new_expiry)}
 
 
 def validate_package_manager():

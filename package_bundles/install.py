@@ -16,6 +16,7 @@ def after_install():
 
 def after_migrate():
 	create_custom_fields(get_custom_fields(), ignore_validate=True)
+	delete_custom_fields(OBSOLETE_CUSTOM_FIELDS)
 	make_package_manager_role()
 
 
@@ -23,6 +24,10 @@ def before_uninstall():
 	delete_custom_fields(get_custom_fields())
 	if frappe.db.exists("Role", PACKAGE_MANAGER):
 		frappe.delete_doc("Role", PACKAGE_MANAGER, force=True, ignore_permissions=True)
+
+
+# fields earlier versions added and this one no longer uses
+OBSOLETE_CUSTOM_FIELDS = {"Journal Entry": [{"fieldname": "package_sales_invoice"}]}
 
 
 def get_custom_fields():
@@ -75,17 +80,37 @@ def get_custom_fields():
 				"no_copy": 1,
 				"description": _("Rows split from one row across balances share this key."),
 			},
+			{
+				"fieldname": "refunded_package_balances",
+				"fieldtype": "Small Text",
+				"label": _("Package Balances Refunded"),
+				"insert_after": "package_row_group",
+				"read_only": 1,
+				"no_copy": 1,
+				"depends_on": "refunded_package_balances",
+				"description": _("The package balances this credit-note row refunded."),
+			},
 		],
 		"Journal Entry": [
 			{
-				"fieldname": "package_sales_invoice",
+				"fieldname": "package_voucher_type",
 				"fieldtype": "Link",
-				"label": _("Package Invoice"),
-				"options": "Sales Invoice",
+				"label": _("Package Voucher Type"),
+				"options": "DocType",
 				"insert_after": "voucher_type",
 				"read_only": 1,
+				"hidden": 1,
 				"no_copy": 1,
-				"depends_on": "package_sales_invoice",
+			},
+			{
+				"fieldname": "package_voucher_no",
+				"fieldtype": "Dynamic Link",
+				"label": _("Package Invoice"),
+				"options": "package_voucher_type",
+				"insert_after": "package_voucher_type",
+				"read_only": 1,
+				"no_copy": 1,
+				"depends_on": "package_voucher_no",
 				"description": _("Posted by Package Bundles for this invoice."),
 			},
 			{
@@ -93,7 +118,7 @@ def get_custom_fields():
 				"fieldtype": "Link",
 				"label": _("Package Balance"),
 				"options": "Package Balance",
-				"insert_after": "package_sales_invoice",
+				"insert_after": "package_voucher_no",
 				"read_only": 1,
 				"no_copy": 1,
 				"depends_on": "package_balance",

@@ -1,10 +1,12 @@
-"""Sales Invoice doc_events: split the rows into package sales and redemptions and hand them on.
+"""Sales Invoice doc_events: tell package sales, refunds, redemptions and returns apart and hand them on.
 
-This module reads the invoice and decides which rule applies; sale.py and
+This module reads the invoice and decides which rule applies; sale.py, refund.py and
 redemption.py do the work. It never computes money itself.
 """
 
-from package_bundles import package_ledger, redemption, sale
+import frappe
+
+from package_bundles import redemption, refund, sale
 from package_bundles.catalog import get_package_item_map
 
 
@@ -13,10 +15,6 @@ def purchase_rows(doc) -> list:
 	if not package_items:
 		return []
 	return [(row, package_items[row.item_code]) for row in doc.items if row.item_code in package_items]
-
-
-def is_redemption_return(doc) -> bool:
-	return bool(doc.is_return and any(row.package_balance for row in doc.items))
 
 
 def plans_redemptions(doc) -> bool:
@@ -40,11 +38,16 @@ def validate(doc, method=None):
 	rows = purchase_rows(doc)
 	if rows:
 		sale.validate_purchase_rows(doc, rows)
+		if doc.is_return and doc.return_against:
+			refund.validate_refund_rows(doc, rows)
 		changed = True
 	redeemed = False
-	if plans_redemptions(doc):
+	if doc.is_return:
+		if doc.return_against:
+			redemption.mark_returned_rows(doc)
+	elif plans_redemptions(doc):
 		redeemed = redemption.apply_redemptions(doc)
-	elif not doc.is_return:
+	else:
 		redeemed = redemption.keep_redeemed_rows_free(doc)
 	if changed or redeemed:
 		doc.calculate_taxes_and_totals()
@@ -54,25 +57,35 @@ def validate(doc, method=None):
 
 def on_submit(doc, method=None):
 	rows = purchase_rows(doc)
-	if rows:
-		sale.on_submit_purchase(doc, rows)
 	if doc.is_return:
-		redemption.undo_on_credit_note(doc)
-	else:
-		redemption.redeem_on_submit(doc)
+		if rows and doc.return_against:
+			refund.refund_on_submit(doc, rows)
+		if doc.return_against:
+			redemption.return_on_submit(doc)
+		return
+	if rows:
+		sale.create_balances(doc, rows)
+	redemption.redeem_on_submit(doc)
+
+
+def sold_balances(doc) -> list[str]:
+	if doc.is_return:
+		return []
+	return frappe.get_all(
+		"Package Balance", filters={"sales_invoice": doc.name}, pluck="name", order_by="name asc"
+	)
 
 
 def before_cancel(doc, method=None):
-	if purchase_rows(doc):
-		sale.before_cancel_purchase(doc)
+	"""Refuse here, before ERPNext reverses anything, what the ledger does not allow."""
+	sold = sold_balances(doc)
+	redemption.check_voucher_cancel(doc, exclude_balances=sold)
+	if sold:
+		sale.check_purchase_cancel(doc)
 
 
 def on_cancel(doc, method=None):
-	package_ledger.cancel_entries(doc.doctype, doc.name)
-	rows = purchase_rows(doc)
-	if rows:
-		sale.on_cancel_purchase(doc)
-	if doc.is_return:
-		redemption.redo_on_credit_note_cancel(doc)
-	else:
-		redemption.undo_on_cancel(doc)
+	sold = sold_balances(doc)
+	redemption.cancel_voucher(doc, exclude_balances=sold)
+	if sold:
+		sale.cancel_purchase(doc)

@@ -1,10 +1,8 @@
 """Keep Awaiting Payment / Active in step with what the purchase invoices still owe."""
 
 import frappe
-from frappe.query_builder import DocType
-from frappe.utils import now
 
-from package_bundles.package_bundles.doctype.package_settings.package_settings import is_paid
+from package_bundles import balance_state
 
 
 def refresh_paid_balances(doc, method=None):
@@ -18,21 +16,10 @@ def refresh_paid_balances(doc, method=None):
 
 
 def refresh_for_invoices(invoices: set[str]):
-	Balance = DocType("Package Balance")
-	Invoice = DocType("Sales Invoice")
-	rows = (
-		frappe.qb.from_(Balance)
-		.join(Invoice)
-		.on(Invoice.name == Balance.sales_invoice)
-		.select(Balance.name, Balance.status, Invoice.outstanding_amount)
-		.where(Balance.sales_invoice.isin(sorted(invoices)))
-		.where(Balance.status.isin(("Awaiting Payment", "Active")))
-		.orderby(Balance.name)
-		.run(as_dict=True)
+	balances = frappe.get_all(
+		"Package Balance",
+		filters={"sales_invoice": ("in", sorted(invoices)), "status": ("in", ("Awaiting Payment", "Active"))},
+		pluck="name",
+		order_by="name asc",
 	)
-	for row in rows:
-		status = "Active" if is_paid(row.outstanding_amount) else "Awaiting Payment"
-		if status != row.status:
-			frappe.qb.update(Balance).set(Balance.status, status).set(Balance.modified, now()).where(
-				Balance.name == row.name
-			).run()
+	balance_state.refresh(balances)

@@ -3,26 +3,27 @@
 validate: plan which balance serves which row (engine) and apply the plan to
 the rows: rate 0 through a 100% discount, price-list rate kept, the balance
 linked, rows split where one balance does not cover them.
-submit: lock the balance rows, re-check, decrement, log, one Journal Entry.
-cancel / credit note: give the units and the value back.
+submit: lock the balance lines, re-check, record the redemption in the ledger (the
+engine decides the value), log it, one Journal Entry.
+credit note: give back the units and value of the rows it returns.
+cancel: undo exactly what the voucher moved (ledger_posting.cancel_entries).
 """
 
+import json
 from decimal import Decimal
 
 import frappe
 from frappe import _
 from frappe.query_builder import DocType
-from frappe.utils import flt, getdate, now
+from frappe.utils import flt, getdate
 
 from package_bundles import engine, package_ledger
-from package_bundles.accounting import cancel_journal_entry, post_recognition
+from package_bundles.accounting import AccountKey, key_of, row_key
 from package_bundles.catalog import get_package_item_map, get_redeemable_items
 from package_bundles.exceptions import BalanceUnavailableError
-from package_bundles.package_bundles.doctype.package_balance.package_balance import refresh_balances
+from package_bundles.ledger_posting import LedgerPosting, cancel_entries
 from package_bundles.package_bundles.doctype.package_settings.package_settings import get_settings, is_paid
-from package_bundles.package_bundles.doctype.prepaid_package.prepaid_package import currency_precision
 
-UPON_CONSUMPTION = "Upon Consumption"
 REDEEMABLE_STATUSES = ("Active", "Awaiting Payment")
 
 
@@ -239,143 +240,58 @@ def drop_pricing_rule_details(doc):
 # --- submit -----------------------------------------------------------------
 
 
-def lock_balance_items(balance_names: list[str]) -> dict[str, frappe._dict]:
-	"""SELECT ... FOR UPDATE the balances' rows (and their parents); keyed by (balance, item)."""
-	Balance = DocType("Package Balance")
-	Item = DocType("Package Balance Item")
-	rows = (
-		frappe.qb.from_(Item)
-		.join(Balance)
-		.on(Item.parent == Balance.name)
-		.select(
-			Item.name,
-			Item.parent,
-			Item.item_code,
-			Item.item_group,
-			Item.qty_purchased,
-			Item.qty_redeemed,
-			Item.qty_remaining,
-			Item.allocated_amount,
-			Item.recognized_amount,
-			Balance.customer,
-			Balance.company,
-			Balance.status,
-			Balance.expiry_date,
-			Balance.purchase_date,
-			Balance.revenue_recognition,
-			Balance.prepaid_package,
-			Balance.sales_invoice.as_("purchase_invoice"),
-			Balance.currency,
-		)
-		.where(Item.parent.isin(sorted(set(balance_names))))
-		.where(Item.parenttype == "Package Balance")
-		.orderby(Item.parent)
-		.orderby(Item.idx)
-		.for_update()
-		.run(as_dict=True)
-	)
-	return {(row.parent, row.item_code): row for row in rows}
-
-
 def redeem_on_submit(doc) -> None:
+	"""Lock the balance lines, re-check each redeemed row, and record its redemption; one Journal Entry."""
 	rows = [row for row in doc.items if row.package_balance]
 	if not rows:
 		return
-	locked = lock_balance_items([row.package_balance for row in rows])
-	posting_date = getdate(doc.posting_date)
-	outstanding = purchase_outstanding({line.purchase_invoice for line in locked.values()})
-
-	credits, logs = [], []
-	for row in rows:
-		line = locked.get((row.package_balance, row.item_code))
-		validate_still_redeemable(doc, row, line, posting_date, outstanding)
-		precision = currency_precision(line.currency)
-		qty = Decimal(str(flt(row.qty)))
-		value = Decimal(0)
-		if line.revenue_recognition == UPON_CONSUMPTION:
-			value = engine.redemption_value(
-				Decimal(str(line.allocated_amount)),
-				Decimal(str(line.qty_purchased)),
-				Decimal(str(line.qty_redeemed)),
-				qty,
-				precision,
-				recognized_before=Decimal(str(line.recognized_amount)),
-			)
-			credits.append(engine.Credit(row.income_account, row.cost_center, value))
-			line.recognized_amount = flt(Decimal(str(line.recognized_amount)) + value)
-		line.qty_redeemed = flt(line.qty_redeemed) + flt(qty)
-		line.qty_remaining = flt(line.qty_remaining) - flt(qty)
-		line.changed = True
-		logs.append((row, line, value))
-
-	journal_entry = post_recognition(
-		doc.company,
-		doc.posting_date,
-		credits,
-		_("Prepaid package redemptions on invoice {0}").format(doc.name),
-		sales_invoice=doc.name,
+	posting = LedgerPosting(
+		doc.doctype, doc.name, doc.posting_date, doc.company, balances={row.package_balance for row in rows}
 	)
-	write_balance_lines([line for line in locked.values() if line.get("changed")])
-	entries = []
-	for row, line, value in logs:
-		log = write_redemption_log(doc, row, line, value, journal_entry)
-		entries.append(
-			package_ledger.entry(
-				"Redemption",
-				balance_of(line),
-				line_of(line, row),
-				doc.posting_date,
-				doc.doctype,
-				doc.name,
-				qty_change=-flt(row.qty),
-				deferred_change=-value,
-				revenue_change=value,
-				journal_entry=journal_entry,
-				package_redemption=log.name,
-			)
+	posting_date = getdate(doc.posting_date)
+	redeemed = []
+	for row in rows:
+		line = posting.find_line(row.package_balance, row.item_code)
+		validate_still_redeemable(doc, row, line, posting_date, posting)
+		income = row_key(row, parent=doc)
+		result = posting.apply(
+			line.name,
+			engine.Redeem(Decimal(str(flt(row.qty)))),
+			income=income,
+			fallback=income,
+			context=_("Row #{0}").format(row.idx),
+			voucher_detail_no=row.name,
 		)
-	package_ledger.make_entries(entries)
+		value = sum((p.amount for p in result.postings), Decimal(0))
+		redeemed.append((row, line, value, posting.entries[-len(result.movements) :], income))
+
+	journal_entry = posting.post_journal(_("Prepaid package redemptions on invoice {0}").format(doc.name))
+	for row, line, value, entries, income in redeemed:
+		log = write_redemption_log(doc, row, line, value, journal_entry, income)
+		posting.redemptions.add(log.name)
+		for entry in entries:
+			entry["package_redemption"] = log.name
+	posting.write()
 
 
-def balance_of(line) -> dict:
-	"""Balance-level values of a locked line, for the ledger."""
-	return {
-		"name": line.parent,
-		"company": line.company,
-		"customer": line.customer,
-		"prepaid_package": line.prepaid_package,
-		"purchase_invoice": line.purchase_invoice,
-		"currency": line.currency,
-	}
-
-
-def line_of(line, row=None, log=None) -> dict:
-	source = row or log
-	return {
-		"name": line.name,
-		"item_code": line.item_code,
-		"item_group": line.item_group,
-		"income_account": source.income_account if source else None,
-		"cost_center": source.cost_center if source else None,
-	}
-
-
-def validate_still_redeemable(doc, row, line, posting_date, outstanding):
+def validate_still_redeemable(doc, row, line, posting_date, posting) -> None:
 	reason = None
 	if not line:
 		reason = _("it does not hold item {0}").format(frappe.bold(row.item_code))
 	elif line.customer != doc.customer or line.company != doc.company:
 		reason = _("it belongs to another customer or company")
-	elif line.status not in REDEEMABLE_STATUSES:
-		reason = _("it is {0}").format(_(line.status))
-	elif not is_holding_paid(line.status, outstanding.get(line.purchase_invoice)):
-		reason = _("its purchase invoice {0} is not fully paid").format(frappe.bold(line.purchase_invoice))
+	elif (status := posting.status(line.balance)) not in REDEEMABLE_STATUSES:
+		reason = _("it is {0}").format(_(status))
+	elif not posting.states[line.name].paid:
+		reason = _("its purchase invoice {0} is not fully paid").format(frappe.bold(line.sales_invoice))
 	elif line.expiry_date and getdate(line.expiry_date) < posting_date:
 		reason = _("it expired on {0}").format(frappe.format(line.expiry_date, "Date"))
 	elif getdate(line.purchase_date) > posting_date:
 		reason = _("it was bought after {0}").format(frappe.format(posting_date, "Date"))
-	elif flt(line.qty_remaining) < flt(row.qty):
-		reason = _("it has only {0} of {1} left").format(flt(line.qty_remaining), frappe.bold(row.item_code))
+	elif posting.states[line.name].qty_remaining < Decimal(str(flt(row.qty))):
+		reason = _("it has only {0} of {1} left").format(
+			flt(posting.states[line.name].qty_remaining), frappe.bold(row.item_code)
+		)
 	if reason:
 		frappe.throw(
 			_(
@@ -385,46 +301,16 @@ def validate_still_redeemable(doc, row, line, posting_date, outstanding):
 		)
 
 
-def purchase_outstanding(invoices: set[str]) -> dict[str, float]:
-	if not invoices or not get_settings().require_full_payment:
-		return {}
-	Invoice = DocType("Sales Invoice")
-	rows = (
-		frappe.qb.from_(Invoice)
-		.select(Invoice.name, Invoice.outstanding_amount)
-		.where(Invoice.name.isin(sorted(invoices)))
-		.run(as_dict=True)
-	)
-	return {row.name: row.outstanding_amount for row in rows}
-
-
-def write_balance_lines(lines: list[frappe._dict]) -> None:
-	"""Persist changed balance rows and refresh their balances' totals and status."""
-	Item = DocType("Package Balance Item")
-	for line in lines:
-		deferred = (
-			flt(line.allocated_amount) - flt(line.recognized_amount)
-			if line.revenue_recognition == UPON_CONSUMPTION
-			else 0
-		)
-		frappe.qb.update(Item).set(Item.qty_redeemed, line.qty_redeemed).set(
-			Item.qty_remaining, line.qty_remaining
-		).set(Item.recognized_amount, line.recognized_amount).set(Item.deferred_amount, deferred).where(
-			Item.name == line.name
-		).run()
-	refresh_balances({line.parent for line in lines})
-
-
-def write_redemption_log(doc, row, line, value: Decimal, journal_entry: str | None):
+def write_redemption_log(doc, row, line, value: Decimal, journal_entry: str | None, income: AccountKey):
+	"""The immutable log of one redeemed row; its returned units and status come from the ledger."""
 	log = frappe.get_doc(
 		{
 			"doctype": "Package Redemption",
-			"package_balance": line.parent,
+			"package_balance": line.balance,
 			"package_balance_item": line.name,
 			"prepaid_package": line.prepaid_package,
 			"customer": doc.customer,
 			"company": doc.company,
-			"status": "Redeemed",
 			"item_code": row.item_code,
 			"item_group": line.item_group,
 			"qty": row.qty,
@@ -433,9 +319,13 @@ def write_redemption_log(doc, row, line, value: Decimal, journal_entry: str | No
 			"posting_date": doc.posting_date,
 			"sales_invoice": doc.name,
 			"sales_invoice_item": row.name,
-			"purchase_invoice": line.purchase_invoice,
-			"income_account": row.income_account,
-			"cost_center": row.cost_center,
+			"purchase_invoice": line.sales_invoice,
+			"income_account": income.account,
+			"cost_center": income.cost_center,
+			"project": income.project,
+			"accounting_dimensions": json.dumps(dict(income.dimensions), sort_keys=True)
+			if income.dimensions
+			else None,
 			"journal_entry": journal_entry,
 		}
 	)
@@ -445,207 +335,100 @@ def write_redemption_log(doc, row, line, value: Decimal, journal_entry: str | No
 	return log
 
 
-# --- undo -------------------------------------------------------------------
+# --- returns: a credit note against a redemption invoice ---------------------------------------
 
 
-def undo_on_cancel(doc) -> None:
-	"""Cancelling a redemption invoice gives every unit and every cent back."""
-	logs = frappe.get_all(
-		"Package Redemption",
-		filters={"sales_invoice": doc.name, "status": "Redeemed"},
-		fields=["name", "package_balance", "item_code", "qty", "qty_returned", "amount", "journal_entry"],
-		order_by="name asc",
-	)
-	if not logs:
-		return
-	locked = lock_balance_items([log.package_balance for log in logs])
-	for log in logs:
-		line = locked[(log.package_balance, log.item_code)]
-		giving_back_qty = flt(log.qty) - flt(log.qty_returned)
-		giving_back_value = engine.reversal_value(
-			Decimal(str(log.amount)),
-			Decimal(str(log.qty)),
-			Decimal(str(log.qty_returned)),
-			Decimal(str(giving_back_qty)),
-			currency_precision(line.currency),
-		)
-		give_back(line, giving_back_qty, flt(giving_back_value))
-	for journal_entry in {log.journal_entry for log in logs if log.journal_entry}:
-		cancel_journal_entry(journal_entry)
-	write_balance_lines([line for line in locked.values() if line.get("changed")])
-	Log = DocType("Package Redemption")
-	frappe.qb.update(Log).set(Log.status, "Reversed").set(Log.reversed_by, doc.name).set(
-		Log.modified, now()
-	).where(Log.name.isin([log.name for log in logs])).run()
-
-
-def give_back(line, qty: float, value: float):
-	line.qty_redeemed = flt(line.qty_redeemed) - qty
-	line.qty_remaining = flt(line.qty_remaining) + qty
-	if line.revenue_recognition == UPON_CONSUMPTION:
-		line.recognized_amount = flt(line.recognized_amount) - value
-	line.changed = True
-
-
-def undo_on_credit_note(doc) -> None:
-	"""A credit note against a redemption invoice returns units of the rows it names."""
-	returned = [
-		row for row in doc.items if row.package_balance and row.get("sales_invoice_item") and flt(row.qty) < 0
+def return_rows(doc) -> list:
+	package_items = get_package_item_map()
+	return [
+		row
+		for row in doc.items
+		if row.get("sales_invoice_item") and flt(row.qty) < 0 and row.item_code not in package_items
 	]
-	if not returned:
-		return
+
+
+def redemption_logs(doc, rows, lock: bool = False) -> dict[str, frappe._dict]:
+	"""The redemption logs of the original rows a credit note returns, keyed by the original row."""
+	if not rows:
+		return {}
 	Log = DocType("Package Redemption")
-	logs = {
-		log.sales_invoice_item: log
-		for log in frappe.qb.from_(Log)
+	query = (
+		frappe.qb.from_(Log)
 		.select("*")
 		.where(Log.sales_invoice == doc.return_against)
-		.where(Log.sales_invoice_item.isin([row.sales_invoice_item for row in returned]))
+		.where(Log.sales_invoice_item.isin([row.sales_invoice_item for row in rows]))
+		.where(Log.status == "Redeemed")
 		.orderby(Log.name)
-		.for_update()
-		.run(as_dict=True)
-	}
-	locked = lock_balance_items([row.package_balance for row in returned])
-	credits, reversed_logs, return_entries = [], [], []
-	for row in returned:
+	)
+	if lock:
+		query = query.for_update()
+	return {log.sales_invoice_item: log for log in query.run(as_dict=True)}
+
+
+def mark_returned_rows(doc) -> None:
+	"""validate: a credit-note row that returns a redeemed row names the balance its units go back to."""
+	rows = return_rows(doc)
+	logs = redemption_logs(doc, rows)
+	for row in rows:
+		log = logs.get(row.sales_invoice_item)
+		row.package_balance = log.package_balance if log else None
+
+
+def return_on_submit(doc) -> None:
+	"""Give back the units (and their value) of the redeemed rows a credit note returns."""
+	rows = return_rows(doc)
+	logs = redemption_logs(doc, rows, lock=True)
+	if not logs:
+		return
+	posting = LedgerPosting(
+		doc.doctype,
+		doc.name,
+		doc.posting_date,
+		doc.company,
+		balances={log.package_balance for log in logs.values()},
+	)
+	returned_before = {log.name: Decimal(str(flt(log.qty_returned))) for log in logs.values()}
+	for row in rows:
 		log = logs.get(row.sales_invoice_item)
 		if not log:
 			continue
-		line = locked[(log.package_balance, log.item_code)]
-		qty = min(abs(flt(row.qty)), flt(log.qty) - flt(log.qty_returned))
+		left = Decimal(str(flt(log.qty))) - returned_before[log.name]
+		qty = min(Decimal(str(abs(flt(row.qty)))), left)
 		if qty <= 0:
 			continue
-		value = engine.reversal_value(
-			Decimal(str(log.amount)),
-			Decimal(str(log.qty)),
-			Decimal(str(log.qty_returned)),
-			Decimal(str(qty)),
-			currency_precision(line.currency),
+		income = key_of(
+			log.income_account, log.cost_center, log.project, json.loads(log.accounting_dimensions or "{}")
 		)
-		give_back(line, qty, flt(value))
-		if line.revenue_recognition == UPON_CONSUMPTION:
-			credits.append(engine.Credit(log.income_account, log.cost_center, value))
-		else:
-			value = Decimal(0)
-		log.qty_returned = flt(log.qty_returned) + qty
-		reversed_logs.append(log)
-		return_entries.append(
-			package_ledger.entry(
-				"Redemption Return",
-				balance_of(line),
-				line_of(line, log=log),
-				doc.posting_date,
-				doc.doctype,
-				doc.name,
-				qty_change=qty,
-				deferred_change=value,
-				revenue_change=-value,
-				package_redemption=log.name,
-			)
-		)
-
-	journal_entry = post_recognition(
-		doc.company,
-		doc.posting_date,
-		credits,
-		_("Prepaid package redemptions returned by credit note {0}").format(doc.name),
-		reverse=True,
-		sales_invoice=doc.name,
-	)
-	write_balance_lines([line for line in locked.values() if line.get("changed")])
-	for return_entry in return_entries:
-		return_entry["journal_entry"] = journal_entry
-	package_ledger.make_entries(return_entries)
-	for log in reversed_logs:
-		fully = flt(log.qty_returned) >= flt(log.qty)
-		frappe.qb.update(Log).set(Log.qty_returned, log.qty_returned).set(
-			Log.status, "Reversed" if fully else "Redeemed"
-		).set(Log.reversed_by, doc.name).set(Log.reversal_journal_entry, journal_entry).set(
-			Log.modified, now()
-		).where(Log.name == log.name).run()
-
-
-def redo_on_credit_note_cancel(doc) -> None:
-	"""Cancelling such a credit note takes the units again, if they are still there."""
-	Log = DocType("Package Redemption")
-	logs = (
-		frappe.qb.from_(Log)
-		.select("*")
-		.where(Log.reversed_by == doc.name)
-		.orderby(Log.name)
-		.for_update()
-		.run(as_dict=True)
-	)
-	if not logs:
-		return
-	returned_by_row = {
-		row.sales_invoice_item: abs(flt(row.qty)) for row in doc.items if row.get("sales_invoice_item")
-	}
-	locked = lock_balance_items([log.package_balance for log in logs])
-	journal_entries, true_ups = set(), []
-	for log in logs:
-		line = locked[(log.package_balance, log.item_code)]
-		qty = min(returned_by_row.get(log.sales_invoice_item, 0), flt(log.qty_returned))
-		if flt(line.qty_remaining) < qty:
-			frappe.throw(
-				_(
-					"Credit note {0} cannot be cancelled: package balance {1} no longer holds {2} of {3}"
-				).format(
-					frappe.bold(doc.name), frappe.bold(log.package_balance), qty, frappe.bold(log.item_code)
-				),
-				BalanceUnavailableError,
-			)
-		returned_after = flt(log.qty_returned) - qty
-		value = engine.reversal_value(
-			Decimal(str(log.amount)),
-			Decimal(str(log.qty)),
-			Decimal(str(returned_after)),
-			Decimal(str(qty)),
-			currency_precision(line.currency),
-		)
-		give_back(line, -qty, -flt(value))
-		journal_entries.add(log.reversal_journal_entry)
-		true_ups += true_up_used_line(line, log)
-		frappe.qb.update(Log).set(Log.qty_returned, returned_after).set(Log.status, "Redeemed").set(
-			Log.reversed_by, None
-		).set(Log.reversal_journal_entry, None).set(Log.modified, now()).where(Log.name == log.name).run()
-	for journal_entry in journal_entries:
-		cancel_journal_entry(journal_entry)
-	for line, credit in true_ups:
-		journal_entry = post_recognition(
-			doc.company,
-			doc.posting_date,
-			[credit],
-			_("Rounding of package balance {0}, used up again by cancelling credit note {1}").format(
-				line.parent, doc.name
+		posting.apply(
+			log.package_balance_item,
+			engine.ReturnRedemption(
+				qty, Decimal(str(flt(log.qty))), Decimal(str(flt(log.amount))), returned_before[log.name]
 			),
-			package_balance=line.parent,
+			income=income,
+			fallback=row_key(row, parent=doc),
+			context=_("Row #{0}").format(row.idx),
+			voucher_detail_no=row.name,
+			package_redemption=log.name,
 		)
-		package_ledger.make_entries(
-			[
-				package_ledger.entry(
-					"Rounding",
-					balance_of(line),
-					{**line_of(line), "income_account": credit.account, "cost_center": credit.cost_center},
-					doc.posting_date,
-					"Package Balance",
-					line.parent,
-					deferred_change=-credit.amount,
-					revenue_change=credit.amount,
-					journal_entry=journal_entry,
-				)
-			]
-		)
-	write_balance_lines([line for line in locked.values() if line.get("changed")])
+		returned_before[log.name] += qty
+		posting.redemptions.add(log.name)
+	posting.post_journal(_("Prepaid package redemptions returned by credit note {0}").format(doc.name))
+	posting.write()
 
 
-def true_up_used_line(line, log) -> list:
-	"""A line used up again must have moved exactly its allocation (cumulative rounding's promise)."""
-	if line.revenue_recognition != UPON_CONSUMPTION or flt(line.qty_remaining) > 0:
-		return []
-	difference = Decimal(str(flt(line.allocated_amount))) - Decimal(str(flt(line.recognized_amount)))
-	difference = engine.round_money(difference, currency_precision(line.currency))
-	if difference <= 0:
-		return []
-	line.recognized_amount = flt(line.allocated_amount)
-	return [(line, engine.Credit(log.income_account, log.cost_center, difference))]
+# --- cancel -------------------------------------------------------------------------------------
+
+
+def voucher_entries(doc, exclude_balances=()) -> list[dict]:
+	entries = package_ledger.live_entries(voucher_type=doc.doctype, voucher_no=doc.name)
+	return [row for row in entries if row.package_balance not in exclude_balances]
+
+
+def check_voucher_cancel(doc, exclude_balances=()) -> None:
+	"""before_cancel: refuse (nothing written) what cancelling this voucher's movements would break."""
+	cancel_entries(voucher_entries(doc, exclude_balances), doc.posting_date, doc.company, check_only=True)
+
+
+def cancel_voucher(doc, exclude_balances=()) -> None:
+	"""on_cancel: undo exactly what this invoice or credit note moved on balances it did not sell."""
+	cancel_entries(voucher_entries(doc, exclude_balances), doc.posting_date, doc.company)

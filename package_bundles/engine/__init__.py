@@ -19,13 +19,19 @@ from package_bundles.engine.errors import (
 	FractionalQuantityError,
 	InvalidPrecisionError,
 	InvalidQuantityError,
+	LineCancelledError,
+	LineExpiredError,
+	LineNotExpiredError,
+	LineRedeemedError,
+	LineRefundedError,
+	LineStateError,
 	NegativePriceError,
 	NoItemsError,
 	OverRedemptionError,
 	RefundNotAllowedError,
+	UnpaidLineError,
 )
-from package_bundles.engine.ledger import Credit, JournalLine, recognition_lines
-from package_bundles.engine.lifecycle import LineState, balance_status, refund_value
+from package_bundles.engine.ledger import Entry, JournalLine, journal_lines
 from package_bundles.engine.money import floor_money, quantum, round_money, to_decimal
 from package_bundles.engine.recognition import (
 	breakage_amount,
@@ -35,4 +41,24 @@ from package_bundles.engine.recognition import (
 	reversal_value,
 )
 from package_bundles.engine.redemption import Holding, InvoiceRow, Portion, RowPlan, plan_redemption
+from package_bundles.engine.state import (
+	Break,
+	Cancel,
+	Expire,
+	LineState,
+	Movement,
+	Pay,
+	Posting,
+	RecognizeUponPurchase,
+	Redeem,
+	Refund,
+	ReturnRedemption,
+	Sell,
+	Transition,
+	apply,
+	balance_status,
+	fold,
+	invariant_violations,
+	transition,
+)
 from package_bundles.engine.tax import component_tax, weighted_tax_rates

@@ -39,3 +39,31 @@ class OverRedemptionError(EngineError):
 
 class RefundNotAllowedError(EngineError):
 	pass
+
+
+class LineStateError(EngineError):
+	"""An event the state of a balance line does not allow, or a state that breaks SPEC §4."""
+
+
+class LineCancelledError(LineStateError):
+	pass
+
+
+class LineRefundedError(LineStateError):
+	pass
+
+
+class LineExpiredError(LineStateError):
+	pass
+
+
+class LineNotExpiredError(LineStateError):
+	pass
+
+
+class LineRedeemedError(LineStateError):
+	"""A purchase whose balance was redeemed cannot be cancelled."""
+
+
+class UnpaidLineError(LineStateError):
+	pass

@@ -1,10 +1,12 @@
-"""Journal lines for moving value out of deferred revenue.
+"""Journal lines for the postings of one voucher.
 
-One journal entry per event: debit the deferred revenue account with the total,
-credit each (income account, cost center) with its share. Reversal swaps sides.
+The state transitions say what value moves between which roles (deferred
+revenue, income, breakage income, opening); the app turns each role into an
+account key (account, cost center, project, accounting dimensions) and this
+module nets them into the balanced lines of one Journal Entry.
 """
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -12,42 +14,34 @@ from package_bundles.engine.money import ZERO, to_decimal
 
 
 @dataclass(frozen=True)
-class Credit:
-	account: str
-	cost_center: str | None
+class Entry:
+	"""Move ``amount`` from the account behind ``credit`` to the one behind ``debit``."""
+
+	debit: Hashable
+	credit: Hashable
 	amount: Decimal
 
 
 @dataclass(frozen=True)
 class JournalLine:
-	account: str
-	cost_center: str | None
+	key: Hashable
 	debit: Decimal
 	credit: Decimal
 
 
-def recognition_lines(
-	deferred_account: str,
-	credits: Iterable[Credit],
-	deferred_cost_center: str | None = None,
-	reverse: bool = False,
-) -> list[JournalLine]:
-	"""Balanced lines: Dr deferred / Cr income per account and cost center (or the reverse)."""
-	grouped: dict[tuple[str, str | None], Decimal] = {}
-	for credit in credits:
-		amount = to_decimal(credit.amount)
-		if amount:
-			key = (credit.account, credit.cost_center)
-			grouped[key] = grouped.get(key, ZERO) + amount
-	grouped = {key: amount for key, amount in grouped.items() if amount}
-	total = sum(grouped.values(), ZERO)
-	if not total and not grouped:
-		return []
-
-	lines = [JournalLine(deferred_account, deferred_cost_center, total, ZERO)]
-	lines += [
-		JournalLine(account, cost_center, ZERO, amount) for (account, cost_center), amount in grouped.items()
+def journal_lines(entries: Iterable[Entry]) -> list[JournalLine]:
+	"""Balanced lines, one per key in order of first appearance, netted debit against credit."""
+	net: dict[Hashable, Decimal] = {}
+	for entry in entries:
+		amount = to_decimal(entry.amount)
+		if amount < 0:
+			entry, amount = Entry(entry.credit, entry.debit, -amount), -amount
+		if not amount:
+			continue
+		net[entry.debit] = net.get(entry.debit, ZERO) + amount
+		net[entry.credit] = net.get(entry.credit, ZERO) - amount
+	return [
+		JournalLine(key, value if value > 0 else ZERO, -value if value < 0 else ZERO)
+		for key, value in net.items()
+		if value
 	]
-	if reverse:
-		lines = [JournalLine(line.account, line.cost_center, line.credit, line.debit) for line in lines]
-	return lines

@@ -29,6 +29,7 @@ class PackageBalanceItem(Document):
 		qty_redeemed: DF.Float
 		qty_remaining: DF.Float
 		recognized_amount: DF.Currency
+		refunded_amount: DF.Currency
 		uom: DF.Link | None
 		whole_number: DF.Check
 	# end: auto-generated types

@@ -21,19 +21,25 @@ class PackageLedgerEntry(Document):
 		cost_center: DF.Link | None
 		currency: DF.Link | None
 		customer: DF.Link | None
+		deferred_account: DF.Link | None
 		deferred_change: DF.Currency
 		event: DF.Literal[
 			"Sale",
+			"Opening",
 			"Recognition Upon Purchase",
 			"Redemption",
 			"Redemption Return",
-			"Breakage",
+			"Rounding",
 			"Refund",
 			"Refund Recognition Reversal",
-			"Rounding",
+			"Breakage",
+			"Breakage Reversal",
+			"Expiry",
 		]
 		income_account: DF.Link | None
 		is_cancelled: DF.Check
+		is_reversal: DF.Check
+		is_reversed: DF.Check
 		item_code: DF.Link | None
 		item_group: DF.Link | None
 		journal_entry: DF.Link | None
@@ -45,6 +51,7 @@ class PackageLedgerEntry(Document):
 		purchase_invoice: DF.Link | None
 		qty_change: DF.Float
 		revenue_change: DF.Currency
+		voucher_detail_no: DF.Data | None
 		voucher_no: DF.DynamicLink | None
 		voucher_type: DF.Link | None
 	# end: auto-generated types
@@ -59,3 +66,5 @@ class PackageLedgerEntry(Document):
 def on_doctype_update():
 	frappe.db.add_index("Package Ledger Entry", ["company", "posting_date"])
 	frappe.db.add_index("Package Ledger Entry", ["voucher_type", "voucher_no"])
+	frappe.db.add_index("Package Ledger Entry", ["package_balance_item", "event"])
+	frappe.db.add_index("Package Ledger Entry", ["package_redemption"])

@@ -17,6 +17,7 @@ class PackageRedemption(Document):
 	if TYPE_CHECKING:
 		from frappe.types import DF
 
+		accounting_dimensions: DF.Code | None
 		amount: DF.Currency
 		company: DF.Link | None
 		cost_center: DF.Link | None
@@ -30,11 +31,10 @@ class PackageRedemption(Document):
 		package_balance_item: DF.Data | None
 		posting_date: DF.Date | None
 		prepaid_package: DF.Link | None
+		project: DF.Link | None
 		purchase_invoice: DF.Link | None
 		qty: DF.Float
 		qty_returned: DF.Float
-		reversal_journal_entry: DF.Link | None
-		reversed_by: DF.Link | None
 		sales_invoice: DF.Link | None
 		sales_invoice_item: DF.Data | None
 		status: DF.Literal["Redeemed", "Reversed"]

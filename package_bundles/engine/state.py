@@ -1,0 +1,503 @@
+"""A balance line's state, derived from its ledger, and every event as one transition (SPEC §3 State).
+
+The ledger of a balance line is a list of movements (sale, redemption, return,
+refund, breakage, expiry ...). ``fold`` derives the line's state from them; the
+same state is never kept anywhere else. ``transition(state, event)`` is the one
+place that decides whether an event is allowed on a state and what it moves:
+it returns the new state, the ledger movements to write and the postings the
+general ledger must carry, or refuses with a specific error and moves nothing.
+
+Cancelling a voucher is the event ``Cancel`` with that voucher's own movements:
+the new state is the old one without them, so any number of vouchers can be
+cancelled in any order and each gives back exactly what it moved.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+
+from package_bundles.engine.errors import (
+	InvalidQuantityError,
+	LineCancelledError,
+	LineExpiredError,
+	LineNotExpiredError,
+	LineRedeemedError,
+	LineRefundedError,
+	LineStateError,
+	OverRedemptionError,
+	RefundNotAllowedError,
+	UnpaidLineError,
+)
+from package_bundles.engine.money import ZERO, round_money, to_decimal
+from package_bundles.engine.recognition import recognized_value, reversal_value
+
+# ledger events
+SALE = "Sale"
+OPENING = "Opening"
+RECOGNITION = "Recognition Upon Purchase"
+REDEMPTION = "Redemption"
+RETURN = "Redemption Return"
+ROUNDING = "Rounding"
+REFUND = "Refund"
+REFUND_REVERSAL = "Refund Recognition Reversal"
+BREAKAGE = "Breakage"
+BREAKAGE_REVERSAL = "Breakage Reversal"
+EXPIRY = "Expiry"
+EVENTS = (
+	SALE,
+	OPENING,
+	RECOGNITION,
+	REDEMPTION,
+	RETURN,
+	ROUNDING,
+	REFUND,
+	REFUND_REVERSAL,
+	BREAKAGE,
+	BREAKAGE_REVERSAL,
+	EXPIRY,
+)
+
+# what a movement's revenue side is: recognized by use, or broken at expiry
+RECOGNIZING = frozenset({RECOGNITION, REDEMPTION, RETURN, ROUNDING, REFUND_REVERSAL})
+BREAKING = frozenset({BREAKAGE, BREAKAGE_REVERSAL})
+SELLING = frozenset({SALE, OPENING})
+USING = frozenset({REDEMPTION, RETURN})
+
+# accounting roles a posting moves value between; the app maps them to accounts
+DEFERRED = "deferred"
+INCOME = "income"
+BREAKAGE_INCOME = "breakage"
+OPENING_ACCOUNT = "opening"
+
+# balance statuses
+AWAITING_PAYMENT = "Awaiting Payment"
+ACTIVE = "Active"
+EXHAUSTED = "Exhausted"
+EXPIRED = "Expired"
+REFUNDED = "Refunded"
+CANCELLED = "Cancelled"
+STATUSES = (AWAITING_PAYMENT, ACTIVE, EXHAUSTED, EXPIRED, REFUNDED, CANCELLED)
+
+# kinds of voucher a Cancel undoes; each has its own refusals
+CANCEL_REDEMPTION = "redemption"
+CANCEL_RETURN = "return"
+CANCEL_REFUND = "refund"
+CANCEL_PURCHASE = "purchase"
+CANCEL_EXTENSION = "extension"
+CANCEL_KINDS = (CANCEL_REDEMPTION, CANCEL_RETURN, CANCEL_REFUND, CANCEL_PURCHASE, CANCEL_EXTENSION)
+
+
+@dataclass(frozen=True)
+class Movement:
+	"""One ledger row's effect on a line. ``count`` is -1 on a row that reverses another."""
+
+	event: str
+	qty: Decimal = ZERO
+	deferred: Decimal = ZERO
+	revenue: Decimal = ZERO
+	count: int = 1
+
+	def __post_init__(self):
+		if self.event not in EVENTS:
+			raise LineStateError(f"Unknown ledger event {self.event!r}")
+		for name in ("qty", "deferred", "revenue"):
+			object.__setattr__(self, name, to_decimal(getattr(self, name)))
+
+	def reversed(self) -> "Movement":
+		return Movement(self.event, -self.qty, -self.deferred, -self.revenue, -self.count)
+
+
+@dataclass(frozen=True)
+class Posting:
+	"""Value the general ledger must move from one role's account to another's."""
+
+	debit: str
+	credit: str
+	amount: Decimal
+
+
+@dataclass(frozen=True)
+class LineState:
+	"""Units and values of one balance line, and the markers events leave on it."""
+
+	precision: int = 2
+	upon_purchase: bool = False
+	paid: bool = True
+	qty_purchased: Decimal = ZERO
+	qty_redeemed: Decimal = ZERO
+	allocated: Decimal = ZERO
+	recognized: Decimal = ZERO
+	broken: Decimal = ZERO
+	refunded: Decimal = ZERO
+	sales: int = 0
+	redemptions: int = 0
+	refunds: int = 0
+	expiries: int = 0
+
+	@property
+	def deferred(self) -> Decimal:
+		return self.allocated - self.recognized - self.broken - self.refunded
+
+	@property
+	def qty_remaining(self) -> Decimal:
+		return self.qty_purchased - self.qty_redeemed
+
+	@property
+	def is_sold(self) -> bool:
+		return self.sales > 0
+
+	@property
+	def is_refunded(self) -> bool:
+		return self.refunds > 0
+
+	@property
+	def is_expired(self) -> bool:
+		return self.expiries > 0
+
+	@property
+	def is_used(self) -> bool:
+		return self.qty_redeemed > 0
+
+	@property
+	def consumed_value(self) -> Decimal:
+		"""What the units used so far are worth by cumulative rounding."""
+		if not self.qty_purchased:
+			return ZERO
+		return recognized_value(self.allocated, self.qty_purchased, self.qty_redeemed, self.precision)
+
+	@property
+	def unused_value(self) -> Decimal:
+		"""What a refund of this line gives back: the value its unused units still carry."""
+		if self.upon_purchase:
+			return self.allocated - self.refunded - self.consumed_value
+		return self.deferred + self.broken
+
+	def with_movement(self, movement: Movement) -> "LineState":
+		changes = {"qty_purchased": self.qty_purchased, "qty_redeemed": self.qty_redeemed}
+		if movement.event in SELLING:
+			changes["qty_purchased"] += movement.qty
+			changes["allocated"] = self.allocated + movement.deferred
+			changes["sales"] = self.sales + movement.count
+		elif movement.event in USING:
+			changes["qty_redeemed"] -= movement.qty
+		if movement.event in RECOGNIZING:
+			changes["recognized"] = self.recognized + movement.revenue
+		elif movement.event in BREAKING:
+			changes["broken"] = self.broken + movement.revenue
+		elif movement.event == REFUND:
+			changes["refunded"] = self.refunded - movement.deferred
+			changes["refunds"] = self.refunds + movement.count
+		elif movement.event == EXPIRY:
+			changes["expiries"] = self.expiries + movement.count
+		if movement.event == REDEMPTION:
+			changes["redemptions"] = self.redemptions + movement.count
+		return replace(self, **changes)
+
+
+def fold(
+	movements: Iterable[Movement], precision: int = 2, upon_purchase: bool = False, paid: bool = True
+) -> LineState:
+	"""The state a line's ledger describes."""
+	state = LineState(precision=precision, upon_purchase=upon_purchase, paid=paid)
+	for movement in movements:
+		state = state.with_movement(movement)
+	return state
+
+
+def apply(state: LineState, movements: Iterable[Movement]) -> LineState:
+	for movement in movements:
+		state = state.with_movement(movement)
+	return state
+
+
+def invariant_violations(state: LineState) -> list[str]:
+	"""SPEC §4 for one line; empty when the state is sound."""
+	problems = []
+	for name in ("qty_purchased", "qty_redeemed", "allocated", "recognized", "broken", "refunded"):
+		if getattr(state, name) < 0:
+			problems.append(f"{name} is negative ({getattr(state, name)})")
+	if state.qty_remaining < 0:
+		problems.append(f"qty_remaining is negative ({state.qty_remaining})")
+	if state.deferred < 0:
+		problems.append(f"deferred is negative ({state.deferred})")
+	for name in ("sales", "redemptions", "refunds", "expiries"):
+		if getattr(state, name) < 0:
+			problems.append(f"{name} marker is negative")
+	if state.refunds > 1:
+		problems.append("refunded more than once")
+	if (
+		state.is_sold
+		and not state.is_refunded
+		and not state.upon_purchase
+		and state.qty_remaining == 0
+		and state.deferred + state.broken != 0
+	):
+		problems.append(f"used up but moved {state.recognized} of {state.allocated}")
+	return problems
+
+
+def check(state: LineState) -> LineState:
+	problems = invariant_violations(state)
+	if problems:
+		raise LineStateError("; ".join(problems))
+	return state
+
+
+def balance_status(lines: Sequence[LineState], paid: bool | None = None) -> str:
+	"""A balance's status from its lines' states, in one place."""
+	if not lines or not any(line.is_sold for line in lines):
+		return CANCELLED
+	if any(line.is_refunded for line in lines):
+		return REFUNDED
+	if sum((line.qty_remaining for line in lines), ZERO) <= 0:
+		return EXHAUSTED
+	if any(line.is_expired for line in lines):
+		return EXPIRED
+	is_paid = all(line.paid for line in lines) if paid is None else paid
+	return ACTIVE if is_paid else AWAITING_PAYMENT
+
+
+# --- events ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sell:
+	"""A balance line sold (or, ``opening``, brought in from another system)."""
+
+	allocated: Decimal
+	qty: Decimal
+	opening: bool = False
+
+
+@dataclass(frozen=True)
+class RecognizeUponPurchase:
+	pass
+
+
+@dataclass(frozen=True)
+class Pay:
+	paid: bool
+
+
+@dataclass(frozen=True)
+class Redeem:
+	qty: Decimal
+
+
+@dataclass(frozen=True)
+class ReturnRedemption:
+	"""Give back ``qty`` of a redemption that moved ``moved_qty`` units worth ``moved_value``."""
+
+	qty: Decimal
+	moved_qty: Decimal
+	moved_value: Decimal
+	returned_before: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class Refund:
+	allow_used: bool = False
+
+
+@dataclass(frozen=True)
+class Expire:
+	pass
+
+
+@dataclass(frozen=True)
+class Break:
+	pass
+
+
+@dataclass(frozen=True)
+class Cancel:
+	"""Undo a voucher's own movements on this line; ``kind`` says what the voucher was."""
+
+	kind: str
+	movements: tuple[Movement, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Transition:
+	state: LineState
+	movements: tuple[Movement, ...] = ()
+	postings: tuple[Posting, ...] = ()
+
+
+def transition(state: LineState, event) -> Transition:
+	"""(line state, event) -> (new state, ledger movements, postings), or a specific refusal."""
+	handler = _HANDLERS.get(type(event))
+	if handler is None:
+		raise LineStateError(f"Unknown event {event!r}")
+	result = handler(state, event)
+	check(result.state)
+	return result
+
+
+def _moved(state: LineState, movements: Sequence[Movement], postings: Sequence[Posting] = ()) -> Transition:
+	movements = tuple(movements)
+	return Transition(apply(state, movements), movements, tuple(p for p in postings if p.amount))
+
+
+def _require_live(state: LineState, action: str) -> None:
+	if not state.is_sold:
+		raise LineCancelledError(f"Cannot {action}: the purchase of this balance was cancelled")
+	if state.is_refunded:
+		raise LineRefundedError(f"Cannot {action}: this balance was refunded")
+
+
+def _sell(state: LineState, event: Sell) -> Transition:
+	if state.is_sold:
+		raise LineStateError("This balance line is already sold")
+	qty, allocated = to_decimal(event.qty), round_money(to_decimal(event.allocated), state.precision)
+	if qty <= 0:
+		raise InvalidQuantityError(f"Quantity sold must be greater than zero, not {qty}")
+	if allocated < 0:
+		raise LineStateError(f"Allocated amount cannot be negative, not {allocated}")
+	if event.opening:
+		movement = Movement(OPENING, qty, allocated)
+		return _moved(state, [movement], [Posting(OPENING_ACCOUNT, DEFERRED, allocated)])
+	return _moved(state, [Movement(SALE, qty, allocated)])
+
+
+def _recognize_upon_purchase(state: LineState, event: RecognizeUponPurchase) -> Transition:
+	_require_live(state, "recognize revenue upon purchase")
+	if not state.upon_purchase:
+		raise LineStateError("Only an Upon Purchase balance recognizes its revenue at sale")
+	if state.recognized:
+		raise LineStateError("Revenue of this balance line was already recognized")
+	amount = state.deferred
+	return _moved(state, [Movement(RECOGNITION, ZERO, -amount, amount)], [Posting(DEFERRED, INCOME, amount)])
+
+
+def _pay(state: LineState, event: Pay) -> Transition:
+	return Transition(replace(state, paid=bool(event.paid)))
+
+
+def _redeem(state: LineState, event: Redeem) -> Transition:
+	_require_live(state, "redeem")
+	qty = to_decimal(event.qty)
+	if qty <= 0:
+		raise InvalidQuantityError(f"Quantity redeemed must be greater than zero, not {qty}")
+	if state.is_expired:
+		raise LineExpiredError("Cannot redeem: this balance has expired")
+	if not state.paid:
+		raise UnpaidLineError("Cannot redeem: the purchase of this balance is not paid")
+	if qty > state.qty_remaining:
+		raise OverRedemptionError(f"Cannot redeem {qty}: only {state.qty_remaining} left")
+	value = ZERO
+	if not state.upon_purchase:
+		target = recognized_value(
+			state.allocated, state.qty_purchased, state.qty_redeemed + qty, state.precision
+		)
+		value = min(max(target - state.recognized, ZERO), state.deferred)
+	movement = Movement(REDEMPTION, -qty, -value, value)
+	return _moved(state, [movement], [Posting(DEFERRED, INCOME, value)])
+
+
+def _return_redemption(state: LineState, event: ReturnRedemption) -> Transition:
+	_require_live(state, "return a redemption")
+	qty, moved_qty = to_decimal(event.qty), to_decimal(event.moved_qty)
+	returned_before = to_decimal(event.returned_before)
+	if qty <= 0:
+		raise InvalidQuantityError(f"Quantity returned must be greater than zero, not {qty}")
+	if returned_before + qty > moved_qty:
+		raise OverRedemptionError(
+			f"Cannot return {qty}: only {moved_qty - returned_before} of that redemption are left to return"
+		)
+	value = ZERO
+	if not state.upon_purchase:
+		value = reversal_value(
+			to_decimal(event.moved_value), moved_qty, returned_before, qty, state.precision
+		)
+	movement = Movement(RETURN, qty, value, -value)
+	return _moved(state, [movement], [Posting(INCOME, DEFERRED, value)])
+
+
+def _refund(state: LineState, event: Refund) -> Transition:
+	_require_live(state, "refund")
+	if state.is_used and not event.allow_used:
+		raise RefundNotAllowedError("A package with redemptions cannot be refunded")
+	movements, postings = [], []
+	if state.broken:
+		# breakage booked at expiry goes back to deferred, where the refund takes it
+		movements.append(Movement(BREAKAGE_REVERSAL, ZERO, state.broken, -state.broken))
+		postings.append(Posting(BREAKAGE_INCOME, DEFERRED, state.broken))
+	unused = state.unused_value
+	if state.upon_purchase and unused:
+		movements.append(Movement(REFUND_REVERSAL, ZERO, unused, -unused))
+		postings.append(Posting(INCOME, DEFERRED, unused))
+	movements.append(Movement(REFUND, ZERO, -unused, ZERO))
+	return _moved(state, movements, postings)
+
+
+def _expire(state: LineState, event: Expire) -> Transition:
+	_require_live(state, "expire")
+	if state.is_expired:
+		raise LineExpiredError("This balance has already expired")
+	return _moved(state, [Movement(EXPIRY)])
+
+
+def _break(state: LineState, event: Break) -> Transition:
+	_require_live(state, "book breakage")
+	if not state.is_expired:
+		raise LineNotExpiredError("Breakage is booked only on an expired balance")
+	amount = state.deferred
+	if amount <= 0:
+		return Transition(state)
+	movement = Movement(BREAKAGE, ZERO, -amount, amount)
+	return _moved(state, [movement], [Posting(DEFERRED, BREAKAGE_INCOME, amount)])
+
+
+def _cancel(state: LineState, event: Cancel) -> Transition:
+	if event.kind not in CANCEL_KINDS:
+		raise LineStateError(f"Unknown kind of cancellation {event.kind!r}")
+	undone = tuple(movement.reversed() for movement in event.movements)
+	if event.kind != CANCEL_REFUND and state.is_refunded:
+		raise LineRefundedError(
+			"This balance was refunded after this voucher; cancel the refund first, or its value "
+			"would come back to a balance nothing can use"
+		)
+	if event.kind == CANCEL_PURCHASE and state.redemptions > 0:
+		raise LineRedeemedError("This balance has redemptions; cancel those invoices first")
+	after = apply(state, undone)
+	if after.qty_remaining < 0:
+		raise OverRedemptionError(
+			f"The units this voucher gave back were used again: only {state.qty_remaining} left"
+		)
+	if after.deferred < 0:
+		raise LineExpiredError(
+			"The value this voucher gave back was recognized as breakage; extend the balance first"
+		)
+	# the postings that undo the voucher are its own, cancelled with it: no new posting
+	result = Transition(after, (), ())
+	if event.kind == CANCEL_RETURN:
+		result = _true_up(result)
+	return result
+
+
+def _true_up(result: Transition) -> Transition:
+	"""A line used up again must have moved exactly its allocation (cumulative rounding's promise)."""
+	state = result.state
+	if state.upon_purchase or state.qty_remaining > 0 or not state.is_sold or state.is_refunded:
+		return result
+	difference = state.deferred
+	if difference <= 0 or state.broken:
+		return result
+	rounding = Movement(ROUNDING, ZERO, -difference, difference)
+	return Transition(
+		apply(state, [rounding]), (*result.movements, rounding), (Posting(DEFERRED, INCOME, difference),)
+	)
+
+
+_HANDLERS = {
+	Sell: _sell,
+	RecognizeUponPurchase: _recognize_upon_purchase,
+	Pay: _pay,
+	Redeem: _redeem,
+	ReturnRedemption: _return_redemption,
+	Refund: _refund,
+	Expire: _expire,
+	Break: _break,
+	Cancel: _cancel,
+}

@@ -1,0 +1,217 @@
+"""Recording the events of one voucher on balance lines: the engine decides, this writes.
+
+A ``LedgerPosting`` locks the lines it is given, folds their state from the ledger, and
+runs every event through ``engine.transition``. A refusal raises a translated error before
+anything is written. ``post_journal`` then turns the postings into one Journal Entry
+(deferred revenue of each balance as captured at sale, income of the row or line), and
+``write`` stores the ledger movements and refreshes the balances from the ledger.
+"""
+
+import frappe
+from frappe import _
+
+from package_bundles import balance_state, engine, package_ledger
+from package_bundles.accounting import (
+	AccountKey,
+	cancel_journal_entry,
+	key_of,
+	post_journal_entry,
+	temporary_opening_account,
+)
+from package_bundles.engine import state as events
+from package_bundles.exceptions import refuse
+from package_bundles.package_bundles.doctype.package_settings.package_settings import (
+	get_breakage_income_account,
+)
+
+# movements whose value the app's own Journal Entry moves (a sale's and a refund's value
+# is moved by the invoice or credit note itself)
+POSTED_BY_APP = frozenset(
+	{
+		events.OPENING,
+		events.RECOGNITION,
+		events.REDEMPTION,
+		events.RETURN,
+		events.ROUNDING,
+		events.REFUND_REVERSAL,
+		events.BREAKAGE,
+		events.BREAKAGE_REVERSAL,
+	}
+)
+
+
+class LedgerPosting:
+	def __init__(
+		self, voucher_type: str, voucher_no: str, posting_date, company: str, balances=(), lock: bool = True
+	):
+		self.voucher_type = voucher_type
+		self.voucher_no = voucher_no
+		self.posting_date = posting_date
+		self.company = company
+		self.lines = balance_state.lock_lines(balances, lock=lock)
+		self.states = balance_state.line_states(self.lines, lock=lock)
+		self.entries: list[dict] = []
+		self.journal: list[engine.Entry] = []
+		self.redemptions: set[str] = set()
+		self.journal_entry: str | None = None
+
+	# --- lines -----------------------------------------------------------------------------------
+
+	def lines_of(self, balance: str) -> list[frappe._dict]:
+		return [line for line in self.lines.values() if line.balance == balance]
+
+	def find_line(self, balance: str, item_code: str) -> frappe._dict | None:
+		return next((line for line in self.lines_of(balance) if line.item_code == item_code), None)
+
+	def status(self, balance: str) -> str:
+		return engine.balance_status([self.states[line.name] for line in self.lines_of(balance)])
+
+	# --- events ----------------------------------------------------------------------------------
+
+	def apply(
+		self,
+		line_name: str,
+		event,
+		income: AccountKey | None = None,
+		fallback: AccountKey | None = None,
+		context: str | None = None,
+		**entry_values,
+	) -> engine.Transition:
+		"""Run one event on a line; refused (translated, specific) before anything is written."""
+		line = self.lines[line_name]
+		try:
+			result = engine.transition(self.states[line_name], event)
+		except engine.EngineError as error:
+			refuse(error, line.balance, line.item_code, context)
+		self.states[line_name] = result.state
+		income = (income or self.own_income(line)).with_fallback(fallback)
+		breakage = self.breakage_key(line).with_fallback(fallback)
+		for movement in result.movements:
+			key = breakage if movement.event in (events.BREAKAGE, events.BREAKAGE_REVERSAL) else income
+			self.entries.append(
+				package_ledger.entry(
+					movement,
+					line,
+					self.posting_date,
+					self.voucher_type,
+					self.voucher_no,
+					income_account=key.account,
+					cost_center=key.cost_center,
+					**entry_values,
+				)
+			)
+		keys = {
+			events.DEFERRED: self.deferred_key(line).with_fallback(fallback),
+			events.INCOME: income,
+			events.BREAKAGE_INCOME: breakage,
+			events.OPENING_ACCOUNT: self.opening_key(line),
+		}
+		self.journal += [engine.Entry(keys[p.debit], keys[p.credit], p.amount) for p in result.postings]
+		return result
+
+	def deferred_key(self, line) -> AccountKey:
+		return key_of(line.deferred_revenue_account, line.balance_cost_center, line.project, line.dimensions)
+
+	def own_income(self, line) -> AccountKey:
+		return key_of(line.income_account, line.cost_center, line.project, line.dimensions)
+
+	def breakage_key(self, line) -> AccountKey:
+		account = get_breakage_income_account(line.company) or line.income_account
+		return key_of(account, line.cost_center, line.project, line.dimensions)
+
+	def opening_key(self, line) -> AccountKey:
+		return key_of(
+			temporary_opening_account(line.company), line.balance_cost_center, line.project, line.dimensions
+		)
+
+	# --- writing ---------------------------------------------------------------------------------
+
+	def post_journal(self, remark: str, package_balance: str | None = None) -> str | None:
+		"""One Journal Entry for everything the events moved through the app's own postings."""
+		self.journal_entry = post_journal_entry(
+			self.company,
+			self.posting_date,
+			engine.journal_lines(self.journal),
+			remark,
+			voucher_type=None if package_balance else self.voucher_type,
+			voucher_no=None if package_balance else self.voucher_no,
+			package_balance=package_balance,
+		)
+		if self.journal_entry:
+			for entry in self.entries:
+				if entry["event"] in POSTED_BY_APP and (entry["deferred_change"] or entry["revenue_change"]):
+					entry["journal_entry"] = self.journal_entry
+		return self.journal_entry
+
+	def write(self) -> dict[str, str]:
+		package_ledger.make_entries(self.entries)
+		return balance_state.refresh({line.balance for line in self.lines.values()}, self.redemptions)
+
+
+# --- cancelling a voucher --------------------------------------------------------------------------
+
+CANCEL_KIND_BY_EVENT = {
+	events.SALE: events.CANCEL_PURCHASE,
+	events.OPENING: events.CANCEL_PURCHASE,
+	events.RECOGNITION: events.CANCEL_PURCHASE,
+	events.REDEMPTION: events.CANCEL_REDEMPTION,
+	events.RETURN: events.CANCEL_RETURN,
+	events.ROUNDING: events.CANCEL_RETURN,
+	events.REFUND: events.CANCEL_REFUND,
+	events.REFUND_REVERSAL: events.CANCEL_REFUND,
+	events.BREAKAGE_REVERSAL: events.CANCEL_REFUND,
+	events.EXPIRY: events.CANCEL_EXTENSION,
+	events.BREAKAGE: events.CANCEL_EXTENSION,
+}
+
+
+def cancel_kind(movements) -> str:
+	"""What a voucher's movements on a line undo: the weightiest kind among them."""
+	kinds = {CANCEL_KIND_BY_EVENT[m.event] for m in movements}
+	for kind in (
+		events.CANCEL_PURCHASE,
+		events.CANCEL_REFUND,
+		events.CANCEL_RETURN,
+		events.CANCEL_REDEMPTION,
+	):
+		if kind in kinds:
+			return kind
+	return events.CANCEL_EXTENSION
+
+
+def cancel_entries(
+	entries: list[dict], posting_date, company: str, check_only: bool = False, kind=None
+) -> None:
+	"""Undo exactly these ledger entries (a voucher's, or a balance's expiry), their Journal Entries too.
+
+	With ``check_only`` nothing is written: the refusal, if any, is raised (before_cancel).
+	A line that a cancelled return leaves used up again is rounded to its allocation by a
+	Journal Entry of its own, on the balance.
+	"""
+	if not entries:
+		return
+	by_balance: dict[str, list[dict]] = {}
+	for row in entries:
+		by_balance.setdefault(row["package_balance"], []).append(row)
+	postings = []
+	for balance, rows in sorted(by_balance.items()):
+		posting = LedgerPosting("Package Balance", balance, posting_date, company, balances=[balance])
+		for line_name, movements in package_ledger.movements_of(rows).items():
+			posting.apply(line_name, engine.Cancel(kind or cancel_kind(movements), movements))
+		postings.append(posting)
+	if check_only:
+		return
+	package_ledger.cancel(entries)
+	for journal_entry in sorted({row["journal_entry"] for row in entries if row.get("journal_entry")}):
+		cancel_journal_entry(journal_entry)
+	logs = {row["package_redemption"] for row in entries if row.get("package_redemption")}
+	for posting in postings:
+		if posting.journal:
+			posting.post_journal(
+				_("Rounding of package balance {0}, used up again when a return was cancelled").format(
+					posting.voucher_no
+				),
+				package_balance=posting.voucher_no,
+			)
+		posting.redemptions = logs
+		posting.write()
