@@ -81,7 +81,7 @@ def lock_lines(balance_names, lock: bool = True) -> dict[str, frappe._dict]:
 			Balance.cost_center.as_("balance_cost_center"),
 			Balance.project,
 			Balance.accounting_dimensions,
-			*[Balance[field].as_(f"stored_{field}") for field in BALANCE_STATE_FIELDS],
+			*[Balance[field].as_(f"stored_balance_{field}") for field in BALANCE_STATE_FIELDS],
 		)
 		.where(Item.parent.isin(sorted(set(balance_names))))
 		.where(Item.parenttype == "Package Balance")
@@ -208,7 +208,7 @@ def write_balances(lines, states, statuses, links) -> None:
 			"refund_journal_entry": link.get("refund_journal_entry"),
 		}
 		line = stored[balance]
-		if all(_same(line[f"stored_{field}"], values[field]) for field in BALANCE_STATE_FIELDS):
+		if all(_same(line[f"stored_balance_{field}"], values[field]) for field in BALANCE_STATE_FIELDS):
 			continue
 		query = frappe.qb.update(Balance).set(Balance.modified, now()).where(Balance.name == balance)
 		for field, value in values.items():

@@ -72,6 +72,10 @@ class BalanceCancelledError(PackageError):
 	pass
 
 
+class BalanceReturnedError(PackageError):
+	pass
+
+
 class BalanceStateError(PackageError):
 	"""An event the balance's state does not allow that no more specific class names."""
 
@@ -93,6 +97,10 @@ def refuse(error, balance: str, item_code: str | None = None, context: str | Non
 			_("it was refunded; cancel the credit note that refunded it first"),
 		),
 		engine.LineCancelledError: (BalanceCancelledError, _("its purchase invoice was cancelled")),
+		engine.LineReturnedError: (
+			BalanceReturnedError,
+			_("part of this redemption was given back by a credit note; cancel the credit note first"),
+		),
 		engine.LineRedeemedError: (
 			BalanceAlreadyRedeemedError,
 			_("it has redemptions; cancel those invoices (and their credit notes) first"),

@@ -131,12 +131,24 @@ def movements_by_line(line_names, lock: bool = False) -> dict[str, list[engine.M
 
 
 def to_movement(row) -> engine.Movement:
+	"""A summed row of movements_by_line as one movement."""
 	return engine.Movement(
 		row.event,
 		Decimal(str(flt(row.qty))),
 		Decimal(str(flt(row.deferred))),
 		Decimal(str(flt(row.revenue))),
-		int(flt(row.count if row.get("count") is not None else 1 - 2 * (row.get("is_reversal") or 0))),
+		int(flt(row.count)),
+	)
+
+
+def entry_movement(row: dict) -> engine.Movement:
+	"""One stored ledger entry as the movement it records."""
+	return engine.Movement(
+		row["event"],
+		Decimal(str(flt(row["qty_change"]))),
+		Decimal(str(flt(row["deferred_change"]))),
+		Decimal(str(flt(row["revenue_change"]))),
+		-1 if row.get("is_reversal") else 1,
 	)
 
 
@@ -162,7 +174,7 @@ def movements_of(entries: list[dict]) -> dict[str, tuple[engine.Movement, ...]]:
 	"""The movements of some entries, per balance line."""
 	grouped: dict[str, list[engine.Movement]] = {}
 	for row in entries:
-		grouped.setdefault(row["package_balance_item"], []).append(to_movement(frappe._dict(row)))
+		grouped.setdefault(row["package_balance_item"], []).append(entry_movement(row))
 	return {line: tuple(movements) for line, movements in grouped.items()}
 
 

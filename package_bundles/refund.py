@@ -64,7 +64,7 @@ def refund_on_submit(doc, purchase_rows) -> None:
 def validate_claim_unchanged(claim: RefundClaim) -> None:
 	"""Submit keeps what the saved credit note says; if the balances moved meanwhile, save again."""
 	row = claim.row
-	rate = flt(claim.total / len(claim.balances), row.precision("rate")) if claim.balances else 0
+	rate = flt(next(iter(claim.values.values()), 0))
 	if (row.refunded_package_balances or "") != ", ".join(claim.balances) or flt(row.rate) != rate:
 		frappe.throw(
 			_(
@@ -134,22 +134,27 @@ def refund_value(posting, balance, allow_used: bool, row) -> Decimal:
 		except engine.EngineError as error:
 			refuse(error, balance, line.item_code, _("Row #{0}").format(row.idx))
 		total += -sum((m.deferred for m in result.movements if m.event == engine.state.REFUND), Decimal(0))
+	if total <= 0:
+		frappe.throw(
+			_("Row #{0}: Package balance {1} is used up; nothing of it is left to refund").format(
+				row.idx, frappe.bold(balance)
+			),
+			RefundNotAllowedError,
+		)
 	return total
 
 
 def set_refund_row(doc, claim: RefundClaim, posting: LedgerPosting) -> None:
 	"""The row refunds exactly what its balances give back, at one rate per instance."""
 	row = claim.row
-	instances = len(claim.balances)
-	precision = row.precision("rate")
-	rate = flt(claim.total / instances, precision) if instances else 0
-	if flt(rate * instances, row.precision("amount")) != flt(claim.total, row.precision("amount")):
+	if len(set(claim.values.values())) > 1:
 		frappe.throw(
 			_(
 				"Row #{0}: The balances this row refunds give back different amounts ({1}); refund each on its own credit-note row with quantity -1"
 			).format(row.idx, ", ".join(f"{b}: {flt(v)}" for b, v in claim.values.items())),
 			RefundNotAllowedError,
 		)
+	rate = flt(next(iter(claim.values.values()), 0))
 	lines = [posting.lines_of(balance)[0] for balance in claim.balances]
 	accounts = {line.deferred_revenue_account for line in lines}
 	if len(accounts) > 1:

@@ -90,3 +90,70 @@ def deferred_in_balances(company: str) -> float:
 	)
 	companies = dict(frappe.get_all("Package Balance", fields=["name", "company"], as_list=True))
 	return round(sum(row.deferred_amount for row in rows if companies.get(row.parent) == company), 2)
+
+
+def invariant_problems(company: str | None = None) -> list[str]:
+	"""SPEC §4 (2-6) on the whole company, from the ledger, the GL, the balances and the report."""
+	from package_bundles import balance_state
+	from package_bundles.package_bundles.report.package_deferred_revenue.package_deferred_revenue import (
+		get_totals,
+	)
+	from package_bundles.test_fixtures import COMPANY, gl_balance
+
+	company = company or COMPANY
+	problems = []
+	ledger = frappe.db.sql(
+		"""select deferred_account, sum(deferred_change) from `tabPackage Ledger Entry`
+		where company = %s and is_cancelled = 0 group by deferred_account""",
+		company,
+	)
+	for account, amount in ledger:
+		gl = round(-gl_balance(account, company=company), 2)
+		if round(amount or 0, 2) != gl:
+			problems.append(f"ledger {account} {round(amount or 0, 2)} != GL {gl}")
+	totals = get_totals(company)
+	if (
+		round(totals["deferred"], 2) != round(sum(amount or 0 for _a, amount in ledger), 2)
+		or totals["difference"]
+	):
+		problems.append(f"report {totals} disagrees with the ledger")
+	unbalanced = frappe.db.sql(
+		"""select voucher_type, voucher_no, sum(debit) - sum(credit) from `tabGL Entry`
+		where company = %s and is_cancelled = 0 group by voucher_type, voucher_no
+		having abs(sum(debit) - sum(credit)) > 0.005""",
+		company,
+	)
+	problems += [f"GL of {vt} {vn} is off by {diff}" for vt, vn, diff in unbalanced]
+
+	names = frappe.get_all("Package Balance", filters={"company": company}, pluck="name", order_by="name asc")
+	lines = balance_state.lock_lines(names, lock=False)
+	states = balance_state.line_states(lines, lock=False)
+	statuses = balance_state.balance_states(lines, states)
+	stored_status = dict(
+		frappe.get_all(
+			"Package Balance", filters={"company": company}, fields=["name", "status"], as_list=True
+		)
+	)
+	for name, line in lines.items():
+		state = states[name]
+		for field, value in balance_state.line_values(state).items():
+			if round(line[f"stored_{field}"] or 0, 6) != round(value, 6):
+				problems.append(
+					f"{line.balance} {line.item_code} stored {field} {line[f'stored_{field}']} != {value}"
+				)
+		if state.qty_remaining < 0 or state.deferred < 0:
+			problems.append(f"{line.balance} {line.item_code} negative: {state}")
+		if line.stored_qty_redeemed + line.stored_qty_remaining != line.qty_purchased and state.is_sold:
+			problems.append(f"{line.balance} {line.item_code} units do not add up")
+	for balance, status in statuses.items():
+		if stored_status.get(balance) != status:
+			problems.append(f"{balance} stored status {stored_status.get(balance)} != {status}")
+	sold: dict[str, list] = {}
+	for name, line in lines.items():
+		sold.setdefault(line.sales_invoice, []).append(states[name])
+	for invoice, invoice_states in sold.items():
+		allocated = sum(s.allocated for s in invoice_states)
+		taken = sum(s.recognized + s.broken + s.refunded for s in invoice_states)
+		if taken > allocated:
+			problems.append(f"{invoice}: recognized + refunded {taken} exceeds what it sold, {allocated}")
+	return problems

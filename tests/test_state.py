@@ -18,6 +18,7 @@ from package_bundles.engine import (
 	LineNotExpiredError,
 	LineRedeemedError,
 	LineRefundedError,
+	LineReturnedError,
 	LineState,
 	LineStateError,
 	Movement,
@@ -126,6 +127,14 @@ def test_two_returns_against_one_redemption_cancel_in_any_order():
 	assert (state.qty_remaining, state.deferred) == (D(1), D("33.33"))
 	state = transition(state, Cancel(S.CANCEL_RETURN, second.movements)).state
 	assert (state.qty_remaining, state.deferred, state.recognized) == (ZERO, ZERO, D("100.00"))
+
+
+def test_a_redemption_partly_given_back_cannot_be_undone_before_its_credit_note():
+	redemption = transition(sold("100.00", 3), Redeem(D(2)))
+	returned = transition(redemption.state, ReturnRedemption(D(1), D(2), D("66.66")))
+
+	with pytest.raises(LineReturnedError):
+		transition(returned.state, Cancel(S.CANCEL_REDEMPTION, redemption.movements))
 
 
 def test_cancelling_a_return_whose_units_were_used_again_is_refused():

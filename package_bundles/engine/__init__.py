@@ -24,6 +24,7 @@ from package_bundles.engine.errors import (
 	LineNotExpiredError,
 	LineRedeemedError,
 	LineRefundedError,
+	LineReturnedError,
 	LineStateError,
 	NegativePriceError,
 	NoItemsError,

@@ -67,3 +67,7 @@ class LineRedeemedError(LineStateError):
 
 class UnpaidLineError(LineStateError):
 	pass
+
+
+class LineReturnedError(LineStateError):
+	"""A redemption cannot be undone while a credit note has given part of it back."""

@@ -23,6 +23,7 @@ from package_bundles.engine.errors import (
 	LineNotExpiredError,
 	LineRedeemedError,
 	LineRefundedError,
+	LineReturnedError,
 	LineStateError,
 	OverRedemptionError,
 	RefundNotAllowedError,
@@ -461,6 +462,10 @@ def _cancel(state: LineState, event: Cancel) -> Transition:
 	if event.kind == CANCEL_PURCHASE and state.redemptions > 0:
 		raise LineRedeemedError("This balance has redemptions; cancel those invoices first")
 	after = apply(state, undone)
+	if event.kind == CANCEL_REDEMPTION and (after.qty_redeemed < 0 or after.recognized < 0):
+		raise LineReturnedError(
+			"Part of this redemption was given back by a credit note; cancel the credit note first"
+		)
 	if after.qty_remaining < 0:
 		raise OverRedemptionError(
 			f"The units this voucher gave back were used again: only {state.qty_remaining} left"

@@ -25,7 +25,7 @@ from package_bundles.package_bundles.report.package_report_filters import (
 EVENTS_BY_SOURCE = {
 	"Redemption": ("Redemption", "Redemption Return", "Rounding"),
 	"Purchase": ("Recognition Upon Purchase", "Refund Recognition Reversal"),
-	"Breakage": ("Breakage",),
+	"Breakage": ("Breakage", "Breakage Reversal"),
 }
 SOURCE_OF_EVENT = {event: source for source, events in EVENTS_BY_SOURCE.items() for event in events}
 # events whose voucher is the invoice that redeemed (or returned) the units

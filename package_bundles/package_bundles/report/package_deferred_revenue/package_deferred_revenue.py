@@ -22,7 +22,25 @@ from package_bundles.package_bundles.report.package_report_filters import (
 )
 
 REDEMPTION_EVENTS = ("Redemption", "Redemption Return")
-SUMMED_FIELDS = ("qty_purchased", "qty_redeemed", "qty_remaining", "allocated", "recognized", "deferred")
+SALE_EVENTS = ("Sale", "Opening")
+RECOGNIZING_EVENTS = (
+	"Recognition Upon Purchase",
+	"Redemption",
+	"Redemption Return",
+	"Rounding",
+	"Refund Recognition Reversal",
+)
+BREAKAGE_EVENTS = ("Breakage", "Breakage Reversal")
+SUMMED_FIELDS = (
+	"qty_purchased",
+	"qty_redeemed",
+	"qty_remaining",
+	"allocated",
+	"recognized",
+	"broken",
+	"refunded",
+	"deferred",
+)
 
 
 def execute(filters=None):
@@ -96,6 +114,20 @@ def get_columns() -> list[dict]:
 			"width": 120,
 		},
 		{
+			"label": _("Breakage"),
+			"fieldname": "broken",
+			"fieldtype": "Currency",
+			"options": "currency",
+			"width": 110,
+		},
+		{
+			"label": _("Refunded"),
+			"fieldname": "refunded",
+			"fieldtype": "Currency",
+			"options": "currency",
+			"width": 110,
+		},
+		{
 			"label": _("Deferred"),
 			"fieldname": "deferred",
 			"fieldtype": "Currency",
@@ -116,7 +148,7 @@ def get_lines(filters, currency: str) -> list[dict]:
 	"""One row per balance line sold on or before the date: its ledger summed up to that date."""
 	Entry = DocType("Package Ledger Entry")
 	Line = DocType("Package Balance Item")
-	is_sale = Entry.event == "Sale"
+	is_sale = Entry.event.isin(SALE_EVENTS)
 	query = (
 		frappe.qb.from_(Entry)
 		.left_join(Line)
@@ -132,9 +164,15 @@ def get_lines(filters, currency: str) -> list[dict]:
 			Sum(Case().when(Entry.event.isin(REDEMPTION_EVENTS), -Entry.qty_change).else_(0)).as_(
 				"qty_redeemed"
 			),
-			Sum(Entry.qty_change).as_("qty_remaining"),
+			Sum(Case().when(is_sale | Entry.event.isin(REDEMPTION_EVENTS), Entry.qty_change).else_(0)).as_(
+				"qty_remaining"
+			),
 			Sum(Case().when(is_sale, Entry.deferred_change).else_(0)).as_("allocated"),
-			Sum(Entry.revenue_change).as_("recognized"),
+			Sum(Case().when(Entry.event.isin(RECOGNIZING_EVENTS), Entry.revenue_change).else_(0)).as_(
+				"recognized"
+			),
+			Sum(Case().when(Entry.event.isin(BREAKAGE_EVENTS), Entry.revenue_change).else_(0)).as_("broken"),
+			Sum(Case().when(Entry.event == "Refund", -Entry.deferred_change).else_(0)).as_("refunded"),
 			Sum(Entry.deferred_change).as_("deferred"),
 		)
 		.where(Entry.company == filters.company)
@@ -142,7 +180,7 @@ def get_lines(filters, currency: str) -> list[dict]:
 		.where(Entry.posting_date <= filters.as_of_date)
 		# a line exists on the date only once its sale is on the ledger
 		.groupby(Entry.customer, Entry.package_balance, Entry.package_balance_item)
-		.having(Sum(Case().when(is_sale, 1).else_(0)) > 0)
+		.having(Sum(Case().when(is_sale, 1 - 2 * Entry.is_reversal).else_(0)) > 0)
 		.orderby(Entry.customer)
 		.orderby(Entry.package_balance)
 		.orderby(Max(Line.idx))

@@ -1,0 +1,424 @@
+# Copyright (c) 2026, package_bundles developers and contributors
+# For license information, please see license.txt
+
+"""SPEC §4.7: random sequences of ERPNext actions; after every one, invariants 2-6 hold.
+
+A fixed list of seeds, each a sequence of actions a practice takes: sell (both recognition
+modes, one to three instances, paid fully, partly or not), pay, redeem (rows split across
+balances), cancel and amend invoices and credit notes, return parts of redemptions (several
+credit notes per row), refund instances (the unused-refund setting on and off), run the
+expiry job (breakage on and off) and extend expired balances. After every action the package
+ledger, the Package Deferred Revenue report and the GL agree on every deferred account,
+every voucher's GL is balanced, no units are negative, and the stored state equals the state
+the ledger derives. A refused action must be one the app or ERPNext refuses on purpose; an
+app refusal happens before anything is written.
+"""
+
+import os
+import random
+from collections import Counter
+
+import frappe
+from erpnext.accounts.doctype.sales_invoice.sales_invoice import make_sales_return
+from frappe.utils import add_days, flt, getdate, nowdate
+
+from package_bundles import expiry
+from package_bundles.exceptions import BalanceStateError, PackageError
+from package_bundles.test_fixtures import (
+	CUSTOMER,
+	KIT,
+	LAB,
+	OTHER_CUSTOMER,
+	VISIT,
+	make_invoice,
+	make_package,
+	pay,
+	reset_settings,
+)
+from package_bundles.testing import (
+	IGNORED_TEST_RECORDS,
+	PackageTestCase,
+	clear_app_caches,
+	invariant_problems,
+)
+
+test_ignore = IGNORED_TEST_RECORDS
+
+
+def seeds_to_run() -> tuple[int, ...]:
+	"""The fixed seeds 1-60; PACKAGE_BUNDLES_SEEDS="7" or "1-5" replays some while debugging."""
+	chosen = os.environ.get("PACKAGE_BUNDLES_SEEDS")
+	if not chosen:
+		return tuple(range(1, 61))
+	first, _, last = chosen.partition("-")
+	return tuple(range(int(first), int(last or first) + 1))
+
+
+SEEDS = seeds_to_run()
+ACTIONS_PER_SEED = 25
+CUSTOMERS = (CUSTOMER, OTHER_CUSTOMER)
+
+
+def fingerprint() -> tuple:
+	"""What an action can write: ledger, journal entries, GL, balances, logs."""
+	counts = [
+		frappe.db.sql(f"select count(*) from `tab{doctype}`")[0][0]
+		for doctype in (
+			"Package Ledger Entry",
+			"Journal Entry",
+			"GL Entry",
+			"Package Balance",
+			"Package Redemption",
+		)
+	]
+	live = frappe.db.sql("select sum(deferred_change) from `tabPackage Ledger Entry` where is_cancelled = 0")
+	return (*counts, live[0][0])
+
+
+class Practice:
+	"""One seeded sequence of actions on a bench."""
+
+	def __init__(self, seed: int, packages: dict, stats: Counter):
+		self.seed = seed
+		self.random = random.Random(seed)
+		self.packages = packages
+		self.stats = stats
+		self.invoices: list[str] = []
+		self.log: list[str] = []
+
+	def run(self, steps: int):
+		actions = [
+			(self.sell, 3),
+			(self.pay, 1),
+			(self.redeem, 5),
+			(self.cancel, 2),
+			(self.amend, 1),
+			(self.return_part, 3),
+			(self.refund, 2),
+			(self.expire, 2),
+			(self.extend, 2),
+			(self.unpay, 1),
+			(self.cancel_app_journal_entry, 1),
+		]
+		population = [action for action, weight in actions for _ in range(weight)]
+		for step in range(steps):
+			action = self.random.choice(population)
+			self.attempt(step, action)
+			problems = invariant_problems()
+			if problems:
+				raise AssertionError(
+					f"seed {self.seed}, after step {step} ({self.log[-1]}):\n"
+					+ "\n".join(problems)
+					+ "\nsteps:\n"
+					+ "\n".join(self.log)
+				)
+
+	def attempt(self, step: int, action):
+		savepoint = f"step_{step}"
+		frappe.db.savepoint(savepoint)
+		before = fingerprint()
+		try:
+			description = action()
+		except (frappe.ValidationError, frappe.LinkExistsError) as error:
+			kind = type(error).__name__
+			if isinstance(error, BalanceStateError):
+				raise AssertionError(
+					f"seed {self.seed} step {step}: state broke an invariant: {error}"
+				) from error
+			if isinstance(error, PackageError) and getattr(self, "app_refusal_is_early", True):
+				after = fingerprint()
+				if after != before:
+					raise AssertionError(
+						f"seed {self.seed} step {step}: {kind} refused after writing {before} -> {after}: {error}\n"
+						+ "\n".join(self.log)
+					) from error
+			frappe.db.rollback(save_point=savepoint)
+			clear_app_caches()
+			self.stats[f"{action.__name__}: refused ({kind})"] += 1
+			self.log.append(
+				f"{step}: {action.__name__} refused: {kind}: {frappe.utils.strip_html(str(error))[:160]}"
+			)
+			return
+		frappe.db.release_savepoint(savepoint)
+		self.stats[f"{action.__name__}: {'done' if description else 'nothing to do'}"] += 1
+		self.log.append(f"{step}: {description or action.__name__ + ' (nothing to do)'}")
+
+	# --- actions -------------------------------------------------------------------------
+
+	def pick(self, candidates):
+		return self.random.choice(candidates) if candidates else None
+
+	def submitted(self, **filters) -> list[str]:
+		names = frappe.get_all(
+			"Sales Invoice",
+			filters={"name": ("in", self.invoices or [""]), "docstatus": 1, **filters},
+			pluck="name",
+			order_by="name asc",
+		)
+		return names
+
+	def sell(self):
+		package = self.packages[self.random.choice(sorted(self.packages))]
+		qty = self.random.randint(1, 3)
+		days_ago = self.random.choice([0, 40])
+		customer = self.random.choice(CUSTOMERS)
+		invoice = make_invoice(
+			[(package.item, qty)], customer=customer, posting_date=add_days(nowdate(), -days_ago)
+		)
+		self.invoices.append(invoice.name)
+		payment = self.random.choice(["full", "full", "full", "partly", "none"])
+		if payment == "full":
+			pay(invoice)
+		elif payment == "partly":
+			pay(invoice, amount=flt(invoice.grand_total / 2, 2))
+		return (
+			f"sell {qty} x {package.name} to {customer} {days_ago} days ago ({invoice.name}), paid {payment}"
+		)
+
+	def pay(self):
+		name = self.pick(self.submitted(is_return=0, outstanding_amount=(">", 0)))
+		if not name:
+			return None
+		invoice = frappe.get_doc("Sales Invoice", name)
+		amount = (
+			invoice.outstanding_amount
+			if self.random.random() < 0.7
+			else flt(invoice.outstanding_amount / 2, 2)
+		)
+		pay(invoice, amount=amount)
+		return f"pay {amount} on {name}"
+
+	def redeem(self):
+		live = frappe.get_all(
+			"Package Balance",
+			filters={"sales_invoice": ("in", self.invoices or [""]), "status": "Active"},
+			fields=["name", "customer", "purchase_date", "expiry_date"],
+			order_by="name asc",
+		)
+		if live and self.random.random() < 0.8:
+			# a patient who holds a package comes in for what it covers, on a day it is valid
+			balance = self.random.choice(live)
+			customer = balance.customer
+			items = frappe.get_all(
+				"Package Balance Item",
+				filters={"parent": balance.name},
+				pluck="item_code",
+				order_by="idx asc",
+			)
+			valid_today = not balance.expiry_date or getdate(balance.expiry_date) >= getdate(nowdate())
+			posting_date = nowdate() if valid_today and self.random.random() < 0.7 else balance.purchase_date
+		else:
+			customer = self.random.choice(CUSTOMERS)
+			items = [VISIT, VISIT, LAB, KIT]
+			posting_date = add_days(nowdate(), -self.random.choice([0, 0, 35]))
+		rows = []
+		for _ in range(self.random.randint(1, 2)):
+			row = {"item_code": self.random.choice(items), "qty": self.random.randint(1, 4)}
+			if self.random.random() < 0.1:
+				row["skip_package_redemption"] = 1
+			rows.append(row)
+		invoice = make_invoice(rows, customer=customer, posting_date=posting_date)
+		self.invoices.append(invoice.name)
+		redeemed = sum(1 for row in invoice.items if row.package_balance)
+		return f"invoice {invoice.name} for {customer} on {posting_date}: {[(r['item_code'], r['qty']) for r in rows]}, {redeemed} rows redeemed"
+
+	def cancel(self):
+		name = self.pick(self.submitted())
+		if not name:
+			return None
+		frappe.get_doc("Sales Invoice", name).cancel()
+		return f"cancel {name}"
+
+	def amend(self):
+		name = self.pick(self.submitted_or_cancelled(docstatus=2))
+		if not name:
+			return None
+		original = frappe.get_doc("Sales Invoice", name)
+		amended = frappe.copy_doc(original)
+		amended.amended_from = original.name
+		amended.docstatus = 0
+		for row in amended.items:
+			row.package_balance = None
+		amended.insert(ignore_permissions=True)
+		amended.submit()
+		self.invoices.append(amended.name)
+		return f"amend {name} as {amended.name}"
+
+	def submitted_or_cancelled(self, docstatus):
+		amended = set(
+			frappe.get_all("Sales Invoice", filters={"amended_from": ("is", "set")}, pluck="amended_from")
+		)
+		names = frappe.get_all(
+			"Sales Invoice",
+			filters={"name": ("in", self.invoices or [""]), "docstatus": docstatus, "is_return": 0},
+			pluck="name",
+			order_by="name asc",
+		)
+		return [name for name in names if name not in amended]
+
+	def return_part(self):
+		redemptions = frappe.get_all(
+			"Sales Invoice Item",
+			filters={"parent": ("in", self.submitted(is_return=0) or [""]), "package_balance": ("is", "set")},
+			pluck="parent",
+			distinct=True,
+			order_by="parent asc",
+		)
+		name = self.pick(redemptions)
+		if not name:
+			return None
+		credit_note = make_sales_return(name)
+		returnable = [row for row in credit_note.items if abs(flt(row.qty)) >= 1]
+		kept = [row for row in returnable if self.random.random() < 0.7] or returnable[:1]
+		if not kept:
+			return None
+		credit_note.items = kept
+		for row in credit_note.items:
+			row.qty = -self.random.randint(1, int(abs(row.qty)))
+		credit_note.insert()
+		credit_note.submit()
+		self.invoices.append(credit_note.name)
+		return f"credit note {credit_note.name} against {name}: {[(r.item_code, r.qty) for r in credit_note.items]}"
+
+	def refund(self):
+		package_items = {package.item for package in self.packages.values()}
+		purchases = frappe.get_all(
+			"Sales Invoice Item",
+			filters={
+				"parent": ("in", self.submitted(is_return=0) or [""]),
+				"item_code": ("in", sorted(package_items)),
+			},
+			pluck="parent",
+			distinct=True,
+			order_by="parent asc",
+		)
+		name = self.pick(purchases)
+		if not name:
+			return None
+		allow = self.random.random() < 0.5
+		reset_settings(allow_unused_refund=int(allow))
+		credit_note = make_sales_return(name)
+		credit_note.items = [row for row in credit_note.items if abs(flt(row.qty)) >= 1]
+		if not credit_note.items:
+			return None
+		one_per_row = self.random.random() < 0.5
+		for row in list(credit_note.items):
+			instances = int(abs(row.qty))
+			first = self.random.randint(1, instances)
+			if one_per_row:
+				# each instance on a row of its own, as the app asks for partly used ones
+				row.qty = -1
+				for _ in range(first - 1):
+					credit_note.append("items", row.as_dict(no_default_fields=True)).qty = -1
+				continue
+			row.qty = -first
+			if first < instances and self.random.random() < 0.5:
+				second = credit_note.append("items", row.as_dict(no_default_fields=True))
+				second.qty = -self.random.randint(1, instances - first)
+		credit_note.insert()
+		credit_note.submit()
+		self.invoices.append(credit_note.name)
+		return f"refund {credit_note.name} against {name} (unused refund {'on' if allow else 'off'}): {[r.qty for r in credit_note.items]}"
+
+	def expire(self):
+		breakage = self.random.random() < 0.7
+		reset_settings(recognize_breakage=int(breakage))
+		outcome = expiry.expire_balances()
+		if outcome["failed"]:
+			raise AssertionError(f"seed {self.seed}: the expiry job failed on {outcome['failed']}")
+		return f"expiry job (breakage {'on' if breakage else 'off'}): {len(outcome['expired'])} expired"
+
+	def unpay(self):
+		payments = frappe.get_all(
+			"Payment Entry Reference",
+			filters={"reference_name": ("in", self.invoices or [""]), "docstatus": 1},
+			pluck="parent",
+			distinct=True,
+			order_by="parent asc",
+		)
+		name = self.pick(payments)
+		if not name:
+			return None
+		frappe.get_doc("Payment Entry", name).cancel()
+		return f"cancel payment {name}"
+
+	def cancel_app_journal_entry(self):
+		"""A user tries to cancel a Journal Entry the app posted: always refused."""
+		name = self.pick(
+			frappe.get_all(
+				"Journal Entry",
+				filters={"docstatus": 1, "package_voucher_no": ("in", self.invoices or [""])},
+				pluck="name",
+				order_by="name asc",
+			)
+		)
+		if not name:
+			return None
+		frappe.get_doc("Journal Entry", name).cancel()
+		raise AssertionError(f"seed {self.seed}: Journal Entry {name} of the app was cancelled by hand")
+
+	def extend(self):
+		name = self.pick(
+			frappe.get_all(
+				"Package Balance",
+				filters={"status": "Expired", "sales_invoice": ("in", self.invoices or [""])},
+				pluck="name",
+				order_by="name asc",
+			)
+		)
+		if not name:
+			return None
+		expiry.extend_expiry(name, add_days(nowdate(), 30), "Patient was away")
+		return f"extend {name}"
+
+
+def kept_package(name: str, **values):
+	"""The sequences' packages are kept on the site between runs, like a practice's catalog."""
+	if frappe.db.exists("Prepaid Package", name):
+		return frappe.get_doc("Prepaid Package", name)
+	return make_package(name=name, **values)
+
+
+class TestRandomSequences(PackageTestCase):
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		cls.packages = {
+			"Random Care": kept_package(
+				name="Random Care", items=[(VISIT, 3), (LAB, 2)], price=500, valid_for_days=30
+			),
+			"Random Prepaid": kept_package(
+				name="Random Prepaid",
+				items=[(VISIT, 2), (KIT, 1)],
+				price=300,
+				revenue_recognition="Upon Purchase",
+			),
+		}
+		frappe.db.commit()
+
+	def test_invariants_hold_after_every_action(self):
+		stats = Counter()
+		for seed in SEEDS:
+			frappe.db.savepoint("seed")
+			practice = Practice(seed, self.packages, stats)
+			try:
+				practice.run(ACTIONS_PER_SEED)
+			except Exception:
+				print(f"\nseed {seed} failed; its steps:\n" + "\n".join(practice.log))
+				raise
+			else:
+				if os.environ.get("PACKAGE_BUNDLES_SEEDS"):
+					print(f"\nseed {seed}:\n" + "\n".join(practice.log))
+			finally:
+				frappe.db.rollback(save_point="seed")
+				reset_settings()
+				clear_app_caches()
+		done = sum(count for outcome, count in stats.items() if outcome.endswith(": done"))
+		refused = sum(count for outcome, count in stats.items() if ": refused" in outcome)
+		print(
+			f"\nrandom sequences: {len(SEEDS)} seeds x {ACTIONS_PER_SEED} actions: {done} done, {refused} refused"
+		)
+		for outcome, count in sorted(stats.items()):
+			print(f"  {outcome}: {count}")
+		self.assertEqual(sum(stats.values()), len(SEEDS) * ACTIONS_PER_SEED)
+		self.assertGreater(done, len(SEEDS) * ACTIONS_PER_SEED // 2)
