@@ -40,6 +40,7 @@ BALANCE_STATE_FIELDS = (
 	"breakage_date",
 	"breakage_journal_entry",
 	"recognition_journal_entry",
+	"refund_invoice_type",
 	"refund_invoice",
 	"refund_journal_entry",
 )
@@ -72,6 +73,7 @@ def lock_lines(balance_names, lock: bool = True) -> dict[str, frappe._dict]:
 			Balance.currency,
 			Balance.prepaid_package,
 			Balance.revenue_recognition,
+			Balance.invoice_type,
 			Balance.sales_invoice,
 			Balance.sales_invoice_item,
 			Balance.purchase_date,
@@ -100,11 +102,14 @@ def lock_lines(balance_names, lock: bool = True) -> dict[str, frappe._dict]:
 
 def paid_by_balance(lines) -> dict[str, bool]:
 	"""Whether each balance's purchase counts as paid (Package Settings decide what that means)."""
-	invoices = {line.sales_invoice for line in lines if line.sales_invoice}
+	by_type: dict[str, set] = {}
+	for line in lines:
+		if line.sales_invoice:
+			by_type.setdefault(line.invoice_type or "Sales Invoice", set()).add(line.sales_invoice)
 	outstanding = {}
-	if invoices:
-		Invoice = DocType("Sales Invoice")
-		outstanding = dict(
+	for invoice_type, invoices in sorted(by_type.items()):
+		Invoice = DocType(invoice_type)
+		outstanding.update(
 			frappe.qb.from_(Invoice)
 			.select(Invoice.name, Invoice.outstanding_amount)
 			.where(Invoice.name.isin(sorted(invoices)))
@@ -204,6 +209,7 @@ def write_balances(lines, states, statuses, links) -> None:
 			"breakage_date": link.get("breakage_date"),
 			"breakage_journal_entry": link.get("breakage_journal_entry"),
 			"recognition_journal_entry": link.get("recognition_journal_entry"),
+			"refund_invoice_type": link.get("refund_invoice_type"),
 			"refund_invoice": link.get("refund_invoice"),
 			"refund_journal_entry": link.get("refund_journal_entry"),
 		}
@@ -227,7 +233,14 @@ def voucher_links(balance_names) -> dict[str, dict]:
 	Entry = DocType("Package Ledger Entry")
 	rows = (
 		frappe.qb.from_(Entry)
-		.select(Entry.package_balance, Entry.event, Entry.voucher_no, Entry.journal_entry, Entry.posting_date)
+		.select(
+			Entry.package_balance,
+			Entry.event,
+			Entry.voucher_type,
+			Entry.voucher_no,
+			Entry.journal_entry,
+			Entry.posting_date,
+		)
 		.where(Entry.package_balance.isin(sorted(balance_names)))
 		.where(Entry.event.isin((engine.state.RECOGNITION, engine.state.BREAKAGE, engine.state.REFUND)))
 		.where(Entry.is_cancelled == 0)
@@ -246,6 +259,7 @@ def voucher_links(balance_names) -> dict[str, dict]:
 			link["breakage_journal_entry"] = row.journal_entry
 			link["breakage_date"] = row.posting_date
 		elif row.event == engine.state.REFUND:
+			link["refund_invoice_type"] = row.voucher_type
 			link["refund_invoice"] = row.voucher_no
 			link["refund_journal_entry"] = row.journal_entry
 	return links

@@ -15,6 +15,7 @@ from decimal import Decimal
 import frappe
 from frappe import _
 from frappe.query_builder import DocType
+from frappe.query_builder.functions import Coalesce
 from frappe.utils import flt, getdate
 
 from package_bundles import engine, package_ledger
@@ -91,18 +92,21 @@ def load_holdings(customer: str, company: str, item_codes: set[str]) -> list[fra
 	Balance = DocType("Package Balance")
 	Item = DocType("Package Balance Item")
 	Invoice = DocType("Sales Invoice")
+	PosInvoice = DocType("POS Invoice")
 	return (
 		frappe.qb.from_(Balance)
 		.join(Item)
 		.on(Item.parent == Balance.name)
 		.left_join(Invoice)
-		.on(Invoice.name == Balance.sales_invoice)
+		.on((Invoice.name == Balance.sales_invoice) & (Balance.invoice_type == "Sales Invoice"))
+		.left_join(PosInvoice)
+		.on((PosInvoice.name == Balance.sales_invoice) & (Balance.invoice_type == "POS Invoice"))
 		.select(
 			Balance.name.as_("balance"),
 			Balance.status,
 			Balance.purchase_date,
 			Balance.expiry_date,
-			Invoice.outstanding_amount,
+			Coalesce(Invoice.outstanding_amount, PosInvoice.outstanding_amount).as_("outstanding_amount"),
 			Item.item_code,
 			Item.qty_remaining,
 		)
@@ -317,8 +321,10 @@ def write_redemption_log(doc, row, line, value: Decimal, journal_entry: str | No
 			"amount": flt(value),
 			"currency": line.currency,
 			"posting_date": doc.posting_date,
+			"invoice_type": doc.doctype,
 			"sales_invoice": doc.name,
 			"sales_invoice_item": row.name,
+			"purchase_invoice_type": line.invoice_type if line.sales_invoice else None,
 			"purchase_invoice": line.sales_invoice,
 			"income_account": income.account,
 			"cost_center": income.cost_center,

@@ -184,6 +184,7 @@ def new_balance(doc, row, package, whole_uoms: set[str], dimensions: dict):
 			"currency": package.currency,
 			"prepaid_package": package.name,
 			"revenue_recognition": package.revenue_recognition,
+			"invoice_type": doc.doctype,
 			"sales_invoice": doc.name,
 			"sales_invoice_item": row.name,
 			"purchase_date": doc.posting_date,

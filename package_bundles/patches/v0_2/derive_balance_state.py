@@ -1,6 +1,7 @@
 """Balances' state comes from the package ledger (v0.2): bring existing ledgers and balances up to it.
 
 - Journal Entries link their package invoice through package_voucher_type / package_voucher_no.
+- Invoices are dynamic links now (a POS Invoice can sell and redeem): existing ones are Sales Invoices.
 - Ledger entries name the deferred revenue account their balance captured at sale.
 - Balances the expiry job had marked Expired get the ledger's Expiry marker.
 - Every balance's stored state is then written from its ledger (balance_state.refresh).
@@ -23,6 +24,17 @@ def execute():
 			"""update `tabJournal Entry` set package_voucher_type = 'Sales Invoice',
 			package_voucher_no = package_sales_invoice
 			where ifnull(package_sales_invoice, '') != '' and ifnull(package_voucher_no, '') = ''"""
+		)
+	for doctype, type_field, link_field in (
+		("Package Balance", "invoice_type", "sales_invoice"),
+		("Package Balance", "refund_invoice_type", "refund_invoice"),
+		("Package Redemption", "invoice_type", "sales_invoice"),
+		("Package Redemption", "purchase_invoice_type", "purchase_invoice"),
+		("Package Ledger Entry", "purchase_invoice_type", "purchase_invoice"),
+	):
+		frappe.db.sql(
+			f"""update `tab{doctype}` set `{type_field}` = 'Sales Invoice'
+			where ifnull(`{link_field}`, '') != '' and ifnull(`{type_field}`, '') = ''"""
 		)
 	frappe.db.sql(
 		"""update `tabPackage Ledger Entry` entry join `tabPackage Balance` balance

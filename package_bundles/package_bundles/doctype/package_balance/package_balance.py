@@ -16,7 +16,6 @@ class PackageBalance(Document):
 
 	if TYPE_CHECKING:
 		from frappe.types import DF
-
 		from package_bundles.package_bundles.doctype.package_balance_extension.package_balance_extension import (
 			PackageBalanceExtension,
 		)
@@ -36,16 +35,18 @@ class PackageBalance(Document):
 		deferred_revenue_account: DF.Link | None
 		expiry_date: DF.Date | None
 		extensions: DF.Table[PackageBalanceExtension]
+		invoice_type: DF.Link | None
 		items: DF.Table[PackageBalanceItem]
 		package_price: DF.Currency
 		prepaid_package: DF.Link | None
 		project: DF.Link | None
 		purchase_date: DF.Date | None
 		recognition_journal_entry: DF.Link | None
-		refund_invoice: DF.Link | None
+		refund_invoice: DF.DynamicLink | None
+		refund_invoice_type: DF.Link | None
 		refund_journal_entry: DF.Link | None
 		revenue_recognition: DF.Literal["Upon Consumption", "Upon Purchase"]
-		sales_invoice: DF.Link | None
+		sales_invoice: DF.DynamicLink | None
 		sales_invoice_item: DF.Data | None
 		status: DF.Literal["Awaiting Payment", "Active", "Exhausted", "Expired", "Refunded", "Cancelled"]
 		total_allocated: DF.Currency

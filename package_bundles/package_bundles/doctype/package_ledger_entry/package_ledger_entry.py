@@ -48,7 +48,8 @@ class PackageLedgerEntry(Document):
 		package_redemption: DF.Link | None
 		posting_date: DF.Date | None
 		prepaid_package: DF.Link | None
-		purchase_invoice: DF.Link | None
+		purchase_invoice: DF.DynamicLink | None
+		purchase_invoice_type: DF.Link | None
 		qty_change: DF.Float
 		revenue_change: DF.Currency
 		voucher_detail_no: DF.Data | None

@@ -24,6 +24,7 @@ class PackageRedemption(Document):
 		currency: DF.Link | None
 		customer: DF.Link | None
 		income_account: DF.Link | None
+		invoice_type: DF.Link | None
 		item_code: DF.Link | None
 		item_group: DF.Link | None
 		journal_entry: DF.Link | None
@@ -32,10 +33,11 @@ class PackageRedemption(Document):
 		posting_date: DF.Date | None
 		prepaid_package: DF.Link | None
 		project: DF.Link | None
-		purchase_invoice: DF.Link | None
+		purchase_invoice: DF.DynamicLink | None
+		purchase_invoice_type: DF.Link | None
 		qty: DF.Float
 		qty_returned: DF.Float
-		sales_invoice: DF.Link | None
+		sales_invoice: DF.DynamicLink | None
 		sales_invoice_item: DF.Data | None
 		status: DF.Literal["Redeemed", "Reversed"]
 	# end: auto-generated types
