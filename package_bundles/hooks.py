@@ -31,9 +31,19 @@ doc_events = {
 	"Sales Invoice": {
 		"before_validate": "package_bundles.invoice.before_validate",
 		"validate": "package_bundles.invoice.validate",
-		"on_submit": "package_bundles.invoice.on_submit",
-		"before_cancel": "package_bundles.invoice.before_cancel",
-		"on_cancel": "package_bundles.invoice.on_cancel",
+		"before_submit": "package_bundles.orders.count_redeemed_rows_as_billed",
+		"on_submit": [
+			"package_bundles.invoice.on_submit",
+			"package_bundles.orders.update_delivery_notes_billed",
+		],
+		"before_cancel": [
+			"package_bundles.invoice.before_cancel",
+			"package_bundles.orders.count_redeemed_rows_as_billed",
+		],
+		"on_cancel": [
+			"package_bundles.invoice.on_cancel",
+			"package_bundles.orders.update_delivery_notes_billed",
+		],
 	},
 	"Payment Entry": {
 		"on_submit": "package_bundles.payment.refresh_paid_balances",
@@ -44,11 +54,18 @@ doc_events = {
 		"on_submit": "package_bundles.payment.refresh_paid_balances",
 		"on_cancel": "package_bundles.payment.refresh_paid_balances",
 	},
+	"Transaction Deletion Record": {
+		# a company's transactions go (balances, logs and ledger with them); its packages stay
+		"on_submit": "package_bundles.catalog.clear_catalog_cache",
+	},
 	"Item": {
 		# a renamed package item keeps its package; saving an item changes nothing cached
 		"after_rename": "package_bundles.catalog.clear_catalog_cache",
 	},
 }
+
+# ERPNext's "Delete Transactions" of a company keeps these masters
+company_data_to_be_ignored = ["Prepaid Package", "Package Settings Account"]
 
 # Scheduled Tasks
 # ---------------

@@ -51,11 +51,21 @@ def get_custom_fields():
 				"description": _("The prepaid package balance this row was redeemed from."),
 			},
 			{
+				"fieldname": "package_list_rate",
+				"fieldtype": "Currency",
+				"label": _("List Price Covered by the Package"),
+				"options": "currency",
+				"insert_after": "package_balance",
+				"read_only": 1,
+				"depends_on": "package_balance",
+				"description": _("What this row would have cost at the price list; the package covers it."),
+			},
+			{
 				"fieldname": "prepaid_package",
 				"fieldtype": "Link",
 				"label": _("Prepaid Package Sold"),
 				"options": "Prepaid Package",
-				"insert_after": "package_balance",
+				"insert_after": "package_list_rate",
 				"read_only": 1,
 			},
 			{

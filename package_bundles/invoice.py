@@ -29,29 +29,33 @@ def plans_redemptions(doc) -> bool:
 
 
 def before_validate(doc, method=None):
+	"""Make the rows final before ERPNext validates, totals and checks them (issue 9)."""
+	doc.flags.package_redeemed_rows = []  # flags outlive a save on the same document object
+	doc.flags.package_rates = {}
+	rows = purchase_rows(doc)
+	if rows and doc.is_return and doc.return_against:
+		refund.set_refund_rows(doc, rows)
+	elif rows and not doc.is_return and not doc.get("is_debit_note"):
+		sale.set_purchase_rows(doc, rows)
+	if doc.is_return:
+		return
 	if plans_redemptions(doc):
 		redemption.restore_redeemed_rows(doc)
-
-
-def validate(doc, method=None):
-	changed = False
-	rows = purchase_rows(doc)
-	if rows:
-		sale.validate_purchase_rows(doc, rows)
-		if doc.is_return and doc.return_against:
-			refund.validate_refund_rows(doc, rows)
-		changed = True
-	redeemed = False
-	if doc.is_return:
-		if doc.return_against:
-			redemption.mark_returned_rows(doc)
-	elif plans_redemptions(doc):
 		redeemed = redemption.apply_redemptions(doc)
 	else:
 		redeemed = redemption.keep_redeemed_rows_free(doc)
-	if changed or redeemed:
+	if redeemed and doc.get("is_pos"):
 		doc.calculate_taxes_and_totals()
-	if redeemed and redemption.fit_pos_payments(doc):
+		redemption.fit_pos_payments(doc)
+
+
+def validate(doc, method=None):
+	rows = purchase_rows(doc)
+	if rows:
+		sale.validate_purchase_rows(doc, rows)
+	if doc.is_return and doc.return_against:
+		redemption.mark_returned_rows(doc)
+	if redemption.put_back_removed_rows(doc):
 		doc.calculate_taxes_and_totals()
 
 

@@ -32,7 +32,7 @@ REDEEMABLE_STATUSES = ("Active", "Awaiting Payment")
 
 
 def restore_redeemed_rows(doc) -> None:
-	"""Merge rows split by an earlier save and let ERPNext price them afresh."""
+	"""Merge rows split by an earlier save (in stock units) and let ERPNext price them afresh."""
 	merged = []
 	for row in doc.items:
 		previous = merged[-1] if merged else None
@@ -41,7 +41,11 @@ def restore_redeemed_rows(doc) -> None:
 			and previous is not None
 			and previous.package_row_group == row.package_row_group
 		):
+			if previous.uom != row.uom:
+				to_stock_uom(previous)
+				to_stock_uom(row)
 			previous.qty = flt(previous.qty) + flt(row.qty)
+			previous.stock_qty = flt(previous.qty) * flt(previous.conversion_factor or 1)
 			continue
 		merged.append(row)
 	if len(merged) != len(doc.items):
@@ -53,9 +57,25 @@ def restore_redeemed_rows(doc) -> None:
 			reset_row_price(row)
 
 
+def to_stock_uom(row) -> None:
+	"""The same row counted in stock units: quantity up, prices per unit down."""
+	factor = flt(row.conversion_factor or 1)
+	row.qty = flt(row.qty) * factor
+	for fieldname in ("price_list_rate", "rate", "discount_amount", "package_list_rate"):
+		if row.get(fieldname):
+			row.set(fieldname, flt(row.get(fieldname)) / factor)
+	row.uom = row.stock_uom or frappe.get_cached_value("Item", row.item_code, "stock_uom")
+	row.conversion_factor = 1
+
+
 def reset_row_price(row):
+	was_redeemed = bool(row.package_balance)
 	row.package_balance = None
 	row.package_row_group = None
+	if was_redeemed:
+		row.is_free_item = 0
+		row.price_list_rate = row.package_list_rate or None
+		row.package_list_rate = None
 	for fieldname in (
 		"rate",
 		"discount_percentage",
@@ -75,16 +95,20 @@ def redeemable_rows(doc) -> list:
 	if not redeemable or not doc.customer:
 		return []
 	package_items = get_package_item_map()
-	membership_first = not get_settings().package_before_membership
 	return [
 		row
 		for row in doc.items
 		if row.item_code in redeemable
 		and row.item_code not in package_items
 		and not row.skip_package_redemption
+		and not row.is_free_item  # a pricing rule's free item is free already
 		and flt(row.qty) > 0
-		and not (membership_first and row.pricing_rules)
 	]
+
+
+def left_to_membership(row) -> bool:
+	"""Package Settings may put membership coverage (a pricing rule on the row) before the package."""
+	return bool(row.pricing_rules) and not get_settings().package_before_membership
 
 
 def load_holdings(customer: str, company: str, item_codes: set[str]) -> list[frappe._dict]:
@@ -146,10 +170,13 @@ def apply_redemptions(doc) -> bool:
 	]
 	if not holdings:
 		return False
+	# ERPNext's own details first (prices, units, pricing rules), as its validate would set them
+	doc.set_missing_values(for_validate=True)
+	rows = [row for row in rows if not left_to_membership(row)]
 
 	keys = {id(row): str(index) for index, row in enumerate(rows)}
 	plans = engine.plan_redemption(
-		[engine.InvoiceRow(keys[id(row)], row.item_code, Decimal(str(flt(row.qty)))) for row in rows],
+		[engine.InvoiceRow(keys[id(row)], row.item_code, Decimal(str(stock_qty(row)))) for row in rows],
 		holdings,
 		getdate(doc.posting_date),
 	)
@@ -165,54 +192,130 @@ def apply_redemptions(doc) -> bool:
 	for idx, row in enumerate(doc.items, start=1):
 		row.idx = idx
 	drop_pricing_rule_details(doc)
+	remember_redeemed_rows(doc)
 	return True
 
 
+def stock_qty(row) -> float:
+	"""The row's quantity in the item's stock UOM, the unit balances hold (SPEC §3 Quantities)."""
+	if not row.conversion_factor:
+		row.conversion_factor = conversion_factor(row)
+	return flt(row.qty) * flt(row.conversion_factor)
+
+
+def conversion_factor(row) -> float:
+	stock_uom = row.stock_uom or frappe.get_cached_value("Item", row.item_code, "stock_uom")
+	if not row.uom or row.uom == stock_uom:
+		return 1.0
+	from erpnext.stock.get_item_details import get_conversion_factor
+
+	return flt(get_conversion_factor(row.item_code, row.uom).get("conversion_factor")) or 1.0
+
+
 def split_row(doc, row, plan: engine.RowPlan) -> list:
-	"""The row redeemed from one balance, or split into one row per balance plus a charged remainder."""
+	"""The row redeemed from one balance, or split into one row per balance plus a charged remainder.
+
+	Portions are stock units; each part keeps the row's UOM where it is a whole number of it
+	(or the UOM allows fractions), and falls back to the stock UOM otherwise.
+	"""
 	needs_split = len(plan.portions) > 1 or plan.uncovered > 0
 	if needs_split and has_serial_or_batch(row):
 		return [row]  # serial and batch bundles cannot be split here; charge it normally
 	group = frappe.generate_hash(length=10) if needs_split else None
+	list_rate = list_price(doc, row)
 	fields = row.as_dict(no_default_fields=True, no_child_table_fields=True)
 
 	rows = []
 	for index, portion in enumerate(plan.portions):
 		target = row if index == 0 else doc.append("items", fields)
-		mark_redeemed(target, portion.balance, flt(portion.qty), group)
+		set_units(target, flt(portion.qty))
+		mark_redeemed(target, portion.balance, group, list_rate)
 		rows.append(target)
 	if plan.uncovered > 0:
 		remainder = doc.append("items", fields)
-		remainder.qty = flt(plan.uncovered)
-		remainder.stock_qty = flt(remainder.qty) * flt(remainder.conversion_factor or 1)
+		set_units(remainder, flt(plan.uncovered))
 		remainder.package_row_group = group
 		remainder.package_balance = None
 		rows.append(remainder)
 	return rows
 
 
-def mark_redeemed(row, balance: str, qty: float, group: str | None):
-	row.qty = qty
-	row.stock_qty = qty * flt(row.conversion_factor or 1)
+def set_units(row, units: float) -> None:
+	"""Give a (split) row ``units`` stock units, in its own UOM where that stays whole."""
+	factor = flt(row.conversion_factor or 1)
+	in_uom = units / factor
+	if factor != 1 and in_uom != int(in_uom) and is_whole_number_uom(row.uom):
+		to_stock_uom(row)
+		in_uom, factor = units, 1
+	row.qty = in_uom
+	row.stock_qty = in_uom * factor
+
+
+def is_whole_number_uom(uom: str | None) -> bool:
+	return bool(uom and frappe.get_cached_value("UOM", uom, "must_be_whole_number"))
+
+
+def list_price(doc, row) -> float:
+	"""The price the row would have cost, kept on the redeemed row for reference (receipts, reports)."""
+	if flt(row.price_list_rate):
+		return flt(row.price_list_rate) / flt(row.conversion_factor or 1)
+	from erpnext.stock.get_item_details import get_price_list_rate_for
+
+	args = frappe._dict(
+		price_list=doc.selling_price_list,
+		customer=doc.customer,
+		company=doc.company,
+		uom=row.stock_uom or frappe.get_cached_value("Item", row.item_code, "stock_uom"),
+		transaction_date=doc.posting_date,
+		posting_date=doc.posting_date,
+		qty=1,
+		conversion_factor=1,
+	)
+	return flt(get_price_list_rate_for(args, row.item_code)) if doc.selling_price_list else 0.0
+
+
+def mark_redeemed(row, balance: str, group: str | None, list_rate: float | None = None):
+	"""Rate 0 as a package redemption, not a discount: ERPNext's max-discount and selling-price
+	checks let it pass, and ERPNext prices it afresh from nothing (its price-list rate is 0)."""
 	row.package_balance = balance
 	row.package_row_group = group
+	if list_rate is not None:
+		row.package_list_rate = flt(list_rate) * flt(row.conversion_factor or 1)
+	row.is_free_item = 1
+	row.price_list_rate = 0
+	row.rate = 0
+	row.discount_percentage = 0
+	row.discount_amount = 0
 	row.margin_type = None
 	row.margin_rate_or_amount = 0
 	row.rate_with_margin = 0
 	row.pricing_rules = None
-	# a 100% discount is how ERPNext keeps rate 0 with the price-list rate shown
-	row.discount_percentage = 100
-	row.discount_amount = flt(row.price_list_rate)
-	row.rate = 0
 
 
 def keep_redeemed_rows_free(doc) -> bool:
-	"""On submit ERPNext prices rows again (pricing rules included); redeemed rows stay at 0."""
+	"""Submitting a saved draft: its redeemed rows stay as they were saved."""
 	redeemed = [row for row in doc.items if row.package_balance]
 	for row in redeemed:
-		mark_redeemed(row, row.package_balance, flt(row.qty), row.package_row_group)
+		mark_redeemed(row, row.package_balance, row.package_row_group)
 	drop_pricing_rule_details(doc)
+	remember_redeemed_rows(doc)
 	return bool(redeemed)
+
+
+def remember_redeemed_rows(doc) -> None:
+	doc.flags.package_redeemed_rows = [row for row in doc.items if row.package_balance]
+
+
+def put_back_removed_rows(doc) -> bool:
+	"""ERPNext drops free rows when a transaction-level pricing rule stops applying; a redeemed row
+	is not a pricing rule's free item, so it goes back where it was."""
+	removed = [row for row in doc.flags.package_redeemed_rows or [] if row not in doc.items]
+	for row in sorted(removed, key=lambda row: row.idx):
+		doc.items.insert(min(row.idx - 1, len(doc.items)), row)
+	if removed:
+		for idx, row in enumerate(doc.items, start=1):
+			row.idx = idx
+	return bool(removed)
 
 
 def fit_pos_payments(doc) -> bool:
@@ -260,7 +363,7 @@ def redeem_on_submit(doc) -> None:
 		income = row_key(row, parent=doc)
 		result = posting.apply(
 			line.name,
-			engine.Redeem(Decimal(str(flt(row.qty)))),
+			engine.Redeem(Decimal(str(stock_qty(row)))),
 			income=income,
 			fallback=income,
 			context=_("Row #{0}").format(row.idx),
@@ -292,7 +395,7 @@ def validate_still_redeemable(doc, row, line, posting_date, posting) -> None:
 		reason = _("it expired on {0}").format(frappe.format(line.expiry_date, "Date"))
 	elif getdate(line.purchase_date) > posting_date:
 		reason = _("it was bought after {0}").format(frappe.format(posting_date, "Date"))
-	elif posting.states[line.name].qty_remaining < Decimal(str(flt(row.qty))):
+	elif posting.states[line.name].qty_remaining < Decimal(str(stock_qty(row))):
 		reason = _("it has only {0} of {1} left").format(
 			flt(posting.states[line.name].qty_remaining), frappe.bold(row.item_code)
 		)
@@ -317,7 +420,7 @@ def write_redemption_log(doc, row, line, value: Decimal, journal_entry: str | No
 			"company": doc.company,
 			"item_code": row.item_code,
 			"item_group": line.item_group,
-			"qty": row.qty,
+			"qty": stock_qty(row),
 			"amount": flt(value),
 			"currency": line.currency,
 			"posting_date": doc.posting_date,
@@ -399,7 +502,7 @@ def return_on_submit(doc) -> None:
 		if not log:
 			continue
 		left = Decimal(str(flt(log.qty))) - returned_before[log.name]
-		qty = min(Decimal(str(abs(flt(row.qty)))), left)
+		qty = min(Decimal(str(abs(stock_qty(row)))), left)
 		if qty <= 0:
 			continue
 		income = key_of(

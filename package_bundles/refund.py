@@ -19,7 +19,7 @@ from package_bundles.catalog import get_package_item_map
 from package_bundles.exceptions import RefundNotAllowedError, refuse
 from package_bundles.ledger_posting import LedgerPosting
 from package_bundles.package_bundles.doctype.package_settings.package_settings import get_settings
-from package_bundles.taxes import refund_tax_template
+from package_bundles.taxes import set_row_tax
 
 CLOSED_STATUSES = ("Refunded", "Cancelled")
 
@@ -37,18 +37,21 @@ class RefundClaim:
 		return sum(self.values.values(), Decimal(0))
 
 
-def validate_refund_rows(doc, purchase_rows) -> None:
-	"""Set each refund row's rate, account, tax and refunded balances from what it claims."""
+def set_refund_rows(doc, purchase_rows) -> None:
+	"""before_validate: each refund row's rate, account, tax and refunded balances, from what it claims."""
 	posting = refund_posting(doc, lock=False)
+	claimed = {}
 	for claim in claim_instances(doc, purchase_rows, posting):
 		set_refund_row(doc, claim, posting)
+		claimed[claim.row.name or str(id(claim.row))] = (claim.balances, claim.values)
+	doc.flags.package_refund_claims = claimed
 
 
 def refund_on_submit(doc, purchase_rows) -> None:
 	posting = refund_posting(doc, lock=True)
 	claims = claim_instances(doc, purchase_rows, posting)
 	for claim in claims:
-		validate_claim_unchanged(claim)
+		validate_claim_unchanged(doc, claim)
 		for balance in claim.balances:
 			for line in posting.lines_of(balance):
 				posting.apply(
@@ -61,11 +64,10 @@ def refund_on_submit(doc, purchase_rows) -> None:
 	posting.write()
 
 
-def validate_claim_unchanged(claim: RefundClaim) -> None:
-	"""Submit keeps what the saved credit note says; if the balances moved meanwhile, save again."""
+def validate_claim_unchanged(doc, claim: RefundClaim) -> None:
+	"""Submit refunds what the credit note was validated for; if the balances moved meanwhile, save again."""
 	row = claim.row
-	rate = flt(next(iter(claim.values.values()), 0))
-	if (row.refunded_package_balances or "") != ", ".join(claim.balances) or flt(row.rate) != rate:
+	if (doc.flags.package_refund_claims or {}).get(row.name) != (claim.balances, claim.values):
 		frappe.throw(
 			_(
 				"Row #{0}: The package balances this row refunds changed since it was saved; save the credit note again to re-check"
@@ -145,7 +147,7 @@ def refund_value(posting, balance, allow_used: bool, row) -> Decimal:
 
 
 def set_refund_row(doc, claim: RefundClaim, posting: LedgerPosting) -> None:
-	"""The row refunds exactly what its balances give back, at one rate per instance."""
+	"""The row refunds exactly what its balances give back, at one rate per instance, taxed as they were."""
 	row = claim.row
 	if len(set(claim.values.values())) > 1:
 		frappe.throw(
@@ -154,8 +156,7 @@ def set_refund_row(doc, claim: RefundClaim, posting: LedgerPosting) -> None:
 			).format(row.idx, ", ".join(f"{b}: {flt(v)}" for b, v in claim.values.items())),
 			RefundNotAllowedError,
 		)
-	rate = flt(next(iter(claim.values.values()), 0))
-	lines = [posting.lines_of(balance)[0] for balance in claim.balances]
+	lines = [line for balance in claim.balances for line in posting.lines_of(balance)]
 	accounts = {line.deferred_revenue_account for line in lines}
 	if len(accounts) > 1:
 		frappe.throw(
@@ -165,23 +166,23 @@ def set_refund_row(doc, claim: RefundClaim, posting: LedgerPosting) -> None:
 			RefundNotAllowedError,
 		)
 	row.income_account = accounts.pop()
-	row.rate = rate
-	row.price_list_rate = flt(lines[0].get("package_price") or rate)
+	row.refunded_package_balances = ", ".join(claim.balances)
+	value = next(iter(claim.values.values()))
+	# the unused items bear the tax they bore at sale, on this credit note's (the sale's) tax rows
+	components = [
+		(line.item_code, posting.states[line.name].unused_value, posting.states[line.name].qty_remaining or 1)
+		for line in lines
+	]
+	package = lines[0].prepaid_package
+	rate = set_row_tax(doc, row, package, components, claim.total, lines[0].precision)
+	instances = len(claim.balances)
+	row.rate = row.price_list_rate = flt(rate / instances, row.precision("rate"))
 	row.discount_percentage = 0
 	row.discount_amount = 0
-	row.refunded_package_balances = ", ".join(claim.balances)
-	used = [balance for balance in claim.balances if is_used(posting, balance)]
-	if used:
-		# what is left of a used package bears the tax its unused items would
-		components = [
-			(line.item_code, posting.states[line.name].unused_value)
-			for balance in claim.balances
-			for line in posting.lines_of(balance)
-		]
-		row.item_tax_template = refund_tax_template(
-			claim.balances[0],
-			doc.company,
-			components,
-			doc.posting_date,
-			posting.lines_of(used[0])[0].precision,
+	if flt(row.rate * instances, row.precision("amount")) != flt(rate, row.precision("amount")):
+		frappe.throw(
+			_(
+				"Row #{0}: Refund each package balance of {1} on its own credit-note row with quantity -1"
+			).format(row.idx, frappe.format(value, "Currency")),
+			RefundNotAllowedError,
 		)

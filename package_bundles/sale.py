@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import frappe
 from frappe import _
-from frappe.utils import add_days, add_months, flt
+from frappe.utils import add_days, add_months, flt, getdate
 
 from package_bundles import engine, package_ledger
 from package_bundles.accounting import dimensions_of, item_cost_center, item_income_account
@@ -24,30 +24,60 @@ from package_bundles.exceptions import (
 	PackageError,
 	PackageQuantityError,
 	PackageRateError,
+	PackageValidityError,
 )
 from package_bundles.ledger_posting import LedgerPosting, cancel_entries
 from package_bundles.package_bundles.doctype.package_balance.package_balance import write_balance
 from package_bundles.package_bundles.doctype.package_settings.package_settings import (
 	get_deferred_revenue_account,
 )
-from package_bundles.package_bundles.doctype.prepaid_package.prepaid_package import whole_number_uoms
+from package_bundles.package_bundles.doctype.prepaid_package.prepaid_package import (
+	currency_precision,
+	whole_number_uoms,
+)
+from package_bundles.taxes import set_row_tax
 
 # --- validate ---------------------------------------------------------------
+
+
+def set_purchase_rows(doc, purchase_rows: list) -> None:
+	"""before_validate: each sale row's account, description, tax template and locked print rate.
+
+	Done before ERPNext validates, so its totals, payment schedule and checks see the final rows.
+	"""
+	deferred_account = get_deferred_revenue_account(doc.company)
+	precision = currency_precision(doc.currency)
+	for row, package_name in purchase_rows:
+		package = frappe.get_cached_doc("Prepaid Package", package_name)
+		set_purchase_row_details(row, package, deferred_account)
+		price = Decimal(str(flt(package.package_price)))
+		components = [
+			(item.item_code, Decimal(str(flt(item.allocated_amount))), Decimal(str(flt(item.qty))))
+			for item in package.items
+		]
+		rate = flt(set_row_tax(doc, row, package.name, components, price, precision))
+		if not flt(row.rate) or flt(row.rate) == flt(row.price_list_rate):
+			# not typed by the user: the package fixes it (also on a backdated invoice with no price)
+			row.rate = rate
+		row.price_list_rate = rate
+		doc.flags.setdefault("package_rates", {})[row_key(row)] = rate
+
+
+def row_key(row) -> str:
+	return row.name or str(id(row))
 
 
 def validate_purchase_rows(doc, purchase_rows: list) -> None:
 	"""purchase_rows: (row, package name) pairs of the invoice's package rows (sale or refund)."""
 	validate_no_invoice_discount(doc)
 	validate_not_debit_note(doc, purchase_rows)
-	deferred_account = None if doc.is_return else get_deferred_revenue_account(doc.company)
 	for row, package_name in purchase_rows:
 		package = frappe.get_cached_doc("Prepaid Package", package_name)
 		validate_package_company(doc, row, package)
 		validate_purchase_qty(doc, row)
-		set_purchase_row_details(row, package, deferred_account)
 		if not doc.is_return:
-			validate_package_enabled(row, package)
-			validate_purchase_rate(row, package)
+			validate_package_sellable(doc, row, package)
+			validate_purchase_rate(doc, row, package)
 
 
 def validate_not_debit_note(doc, purchase_rows):
@@ -89,13 +119,20 @@ def validate_package_company(doc, row, package):
 		)
 
 
-def validate_package_enabled(row, package):
+def validate_package_sellable(doc, row, package):
 	if package.disabled:
 		frappe.throw(
 			_("Row #{0}: Package {1} is disabled and cannot be sold").format(
 				row.idx, frappe.bold(package.name)
 			),
 			PackageDisabledError,
+		)
+	if package.expiry_date and getdate(doc.posting_date) > getdate(package.expiry_date):
+		frappe.throw(
+			_("Row #{0}: Package {1} expired on {2} and can no longer be sold").format(
+				row.idx, frappe.bold(package.name), frappe.bold(frappe.format(package.expiry_date, "Date"))
+			),
+			PackageValidityError,
 		)
 
 
@@ -117,17 +154,19 @@ def validate_purchase_qty(doc, row):
 		)
 
 
-def validate_purchase_rate(row, package):
-	if not flt(row.price_list_rate) and not flt(row.rate):
-		# no price valid on this date (e.g. a backdated invoice): the package fixes it
-		row.price_list_rate = row.rate = flt(package.package_price)
-	if flt(row.rate, row.precision("rate")) != flt(package.package_price, row.precision("rate")) or flt(
-		row.discount_percentage
+def validate_purchase_rate(doc, row, package):
+	"""The print rate is the package price (its gross where taxes are inclusive); no discount on it."""
+	expected = (doc.flags.package_rates or {}).get(row_key(row), flt(package.package_price))
+	precision = row.precision("rate")
+	if (
+		flt(row.rate, precision) != flt(expected, precision)
+		or flt(row.discount_percentage)
+		or flt(row.discount_amount)
 	):
 		frappe.throw(
 			_(
 				"Row #{0}: The rate of package {1} is {2}; it cannot be changed on the invoice. Edit the package price instead."
-			).format(row.idx, frappe.bold(package.name), frappe.bold(package.package_price)),
+			).format(row.idx, frappe.bold(package.name), frappe.bold(frappe.format(expected, "Currency"))),
 			PackageRateError,
 		)
 
@@ -139,10 +178,6 @@ def set_purchase_row_details(row, package, deferred_account):
 		row.income_account = deferred_account
 	row.enable_deferred_revenue = 0
 	row.description = package.description
-	# the package's own template carries the allocation-weighted rates
-	row.item_tax_template = frappe.db.get_value(
-		"Item Tax", {"parent": package.item, "parenttype": "Item"}, "item_tax_template"
-	)
 
 
 # --- submit -----------------------------------------------------------------
@@ -152,12 +187,13 @@ def create_balances(doc, purchase_rows) -> list[str]:
 	"""One balance per instance sold, each line's sale (and Upon Purchase recognition) in the ledger."""
 	names = []
 	dimensions = dimensions_of(doc)
+	precision = currency_precision(doc.currency)
 	for row, package_name in purchase_rows:
 		package = frappe.get_doc("Prepaid Package", package_name)
 		whole_uoms = whole_number_uoms([item.uom for item in package.items])
 		row_dimensions = {**dimensions, **dimensions_of(row)}
-		for _instance in range(int(flt(row.qty))):
-			names.append(new_balance(doc, row, package, whole_uoms, row_dimensions).name)
+		for price in instance_prices(row, precision):
+			names.append(new_balance(doc, row, package, price, whole_uoms, row_dimensions).name)
 	posting = LedgerPosting(doc.doctype, doc.name, doc.posting_date, doc.company, balances=names)
 	for line in posting.lines.values():
 		sold = engine.Sell(Decimal(str(flt(line.allocated_amount))), Decimal(str(flt(line.qty_purchased))))
@@ -174,8 +210,20 @@ def create_balances(doc, purchase_rows) -> list[str]:
 	return names
 
 
-def new_balance(doc, row, package, whole_uoms: set[str], dimensions: dict):
+def instance_prices(row, precision: int) -> list[Decimal]:
+	"""What each instance of a row sold for, net of tax: the deferred revenue it credits.
+
+	Equal to the package price, except where taxes are included in the print rate and
+	ERPNext's back-calculation of the net amount lands a cent away.
+	"""
+	instances = int(flt(row.qty))
+	net = Decimal(str(flt(row.base_net_amount, precision)))
+	return engine.largest_remainder(net, [Decimal(1)] * instances, precision)
+
+
+def new_balance(doc, row, package, price: Decimal, whole_uoms: set[str], dimensions: dict):
 	"""The snapshot of the package as sold on this row: terms only; its state comes from the ledger."""
+	allocations = engine.allocate(package.engine_lines(), price, currency_precision(package.currency))
 	balance = frappe.new_doc("Package Balance")
 	balance.update(
 		{
@@ -189,14 +237,14 @@ def new_balance(doc, row, package, whole_uoms: set[str], dimensions: dict):
 			"sales_invoice_item": row.name,
 			"purchase_date": doc.posting_date,
 			"expiry_date": expiry_date_for(package, doc.posting_date),
-			"package_price": package.package_price,
+			"package_price": flt(price),
 			"deferred_revenue_account": row.income_account,
 			"cost_center": row.cost_center or doc.get("cost_center"),
 			"project": row.get("project") or doc.get("project"),
 			"accounting_dimensions": json.dumps(dimensions, sort_keys=True) if dimensions else None,
 		}
 	)
-	for item in package.items:
+	for item, allocated in zip(package.items, allocations, strict=True):
 		balance.append(
 			"items",
 			{
@@ -207,7 +255,7 @@ def new_balance(doc, row, package, whole_uoms: set[str], dimensions: dict):
 				"whole_number": int(item.uom in whole_uoms),
 				"is_stock_item": item.is_stock_item,
 				"qty_purchased": item.qty,
-				"allocated_amount": item.allocated_amount,
+				"allocated_amount": flt(allocated),
 				"income_account": item_income_account(item.item_code, doc.company),
 				"cost_center": item_cost_center(item.item_code, doc.company) or row.cost_center,
 			},

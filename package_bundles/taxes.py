@@ -1,25 +1,28 @@
-"""Tax on package rows through Item Tax Templates (SPEC §3 Tax).
+"""Tax on package rows from the tax rows of the invoice they are on (SPEC §3 Tax).
 
-ERPNext recomputes every row's item-wise tax rates from the row's Item Tax
-Template whenever it totals an invoice, so a rate set on the row alone is lost.
-Each package therefore keeps its own template whose rates are the
-allocation-weighted rates of its components; the package's sales Item carries
-it, and ERPNext's own tax engine (desk, POS, REST) charges exactly the tax the
-components would bear. A credit note refunding a partly used package gets a
-template weighted by what is left.
+ERPNext recomputes every row's item-wise tax rates from the row's Item Tax Template each
+time it totals an invoice (``update_item_tax_map``), so a rate set on the row alone does not
+hold. A package row therefore gets an Item Tax Template whose rates are what the engine
+finds for this invoice's tax rows (``engine.invoice_tax``): one per distinct set of rates,
+named after the package and reused by every invoice with the same taxes. The package's
+sales Item and its Item Group carry no taxes of their own, so ERPNext keeps the row's
+template (``validate_item_tax_template`` only overrides items that have some).
 """
 
-from decimal import Decimal
+import hashlib
+import json
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 import frappe
-from frappe import _
-from frappe.utils import flt
+from frappe.utils import cint, flt
 
 from package_bundles import engine
 
 
-def get_item_tax_rates(item_code: str, company: str, posting_date, tax_category: str | None = None):
-	"""(Item Tax Template, {tax account: rate}) that ERPNext would pick for the item."""
+def get_item_tax_rates(
+	item_code: str, company: str, posting_date, tax_category: str | None = None, net_rate=None
+):
+	"""(Item Tax Template, {tax account: rate}) that ERPNext would pick for the item on such an invoice."""
 	from erpnext.stock.get_item_details import get_item_tax_map, get_item_tax_template
 
 	args = {
@@ -27,90 +30,104 @@ def get_item_tax_rates(item_code: str, company: str, posting_date, tax_category:
 		"tax_category": tax_category or "",
 		"posting_date": posting_date,
 		"transaction_date": posting_date,
+		"bill_date": posting_date,
+		"net_rate": net_rate,
+		"base_net_rate": net_rate,
 	}
 	template = get_item_tax_template(args, frappe.get_cached_doc("Item", item_code))
 	return template, (get_item_tax_map(company, template, as_json=False) if template else {})
 
 
-def default_tax_rates(company: str) -> dict[str, float]:
-	"""Rates of the company's default sales tax template: what an item without its own rate bears."""
-	template = frappe.db.get_value(
-		"Sales Taxes and Charges Template", {"company": company, "is_default": 1, "disabled": 0}
-	)
-	if not template:
-		return {}
-	return {
-		tax.account_head: flt(tax.rate)
-		for tax in frappe.get_cached_doc("Sales Taxes and Charges Template", template).taxes
-		if tax.charge_type != "Actual" and tax.account_head
-	}
+def invoice_tax_rows(doc) -> list[engine.TaxRow]:
+	"""The invoice's tax rows as ERPNext will total them (its own table, or the template it will add)."""
+	rows = doc.get("taxes") or []
+	if (
+		not rows
+		and doc.get("taxes_and_charges")
+		and cint(frappe.db.get_single_value("Accounts Settings", "add_taxes_from_taxes_and_charges_template"))
+	):
+		from erpnext.controllers.accounts_controller import get_taxes_and_charges
 
-
-def weighted_rates(
-	company: str, components: list[tuple[str, Decimal]], price: Decimal, posting_date, precision: int
-):
-	"""Per tax account, the allocation-weighted rate of the components (engine)."""
-	defaults = default_tax_rates(company)
-	per_component = [
-		get_item_tax_rates(item_code, company, posting_date)[1] for item_code, _value in components
-	]
-	accounts = set(defaults)
-	for rates in per_component:
-		accounts |= set(rates)
-
-	def fallback(account):
-		return defaults.get(account, flt(frappe.get_cached_value("Account", account, "tax_rate")))
-
-	weighted_input = [
-		(
-			value,
-			{account: Decimal(str(rates.get(account, fallback(account)))) for account in sorted(accounts)},
+		rows = [
+			frappe._dict(row)
+			for row in get_taxes_and_charges(taxes_master_doctype(doc), doc.taxes_and_charges)
+		]
+	return [
+		engine.TaxRow(
+			row.account_head,
+			row.charge_type,
+			Decimal(str(flt(row.rate))),
+			cint(row.row_id) or None,
+			bool(cint(row.included_in_print_rate)),
 		)
-		for (_item, value), rates in zip(components, per_component, strict=True)
+		for row in rows
+		if row.account_head and row.charge_type
 	]
-	return engine.weighted_tax_rates(weighted_input, price, precision)
 
 
-def sync_template(title: str, company: str, rates: dict[str, Decimal]) -> str | None:
-	"""Create or update the Item Tax Template named after ``title``; None when no tax applies."""
+def taxes_master_doctype(doc) -> str:
+	return doc.meta.get_field("taxes_and_charges").options
+
+
+def rate_precision(doc) -> int:
+	"""The precision ERPNext reads item-wise tax rates at: the tax table's rate field."""
+	from frappe.model.meta import get_field_precision
+
+	tax_doctype = doc.meta.get_field("taxes").options
+	return int(get_field_precision(frappe.get_meta(tax_doctype).get_field("rate")))
+
+
+def site_rounding() -> str:
+	method = frappe.get_system_settings("rounding_method") or "Banker's Rounding (legacy)"
+	return ROUND_HALF_UP if method == "Commercial Rounding" else ROUND_HALF_EVEN
+
+
+def package_tax(doc, components: list[tuple[str, Decimal, Decimal]], price: Decimal, precision: int):
+	"""engine.PackageTax of a package row: components are (item code, net amount, units)."""
+	rows = invoice_tax_rows(doc)
+	if not rows:
+		return None
+	inputs = []
+	for item_code, amount, qty in components:
+		net_rate = flt(amount / qty) if qty else 0
+		_template, rates = get_item_tax_rates(
+			item_code, doc.company, doc.get("posting_date"), doc.get("tax_category"), net_rate
+		)
+		inputs.append(
+			engine.Component(
+				amount, {account: Decimal(str(flt(rate))) for account, rate in rates.items()}, qty
+			)
+		)
+	return engine.invoice_tax(inputs, rows, price, precision, rate_precision(doc), site_rounding())
+
+
+def sync_template(package_name: str, company: str, rates: dict[str, Decimal]) -> str | None:
+	"""The Item Tax Template carrying these rates for this package; made once, then reused."""
 	if not rates:
 		return None
+	normalized = {account: format(rate.normalize(), "f") for account, rate in sorted(rates.items())}
+	digest = hashlib.sha1(json.dumps(normalized).encode(), usedforsecurity=False).hexdigest()[:8]
+	title = f"Package {package_name} {digest}"[:140]
 	abbr = frappe.get_cached_value("Company", company, "abbr")
 	name = f"{title} - {abbr}"
-	template = (
-		frappe.get_doc("Item Tax Template", name) if frappe.db.exists("Item Tax Template", name) else None
-	)
-	if template is None:
-		template = frappe.new_doc("Item Tax Template")
-		template.update({"title": title, "company": company})
-	current = {row.tax_type: flt(row.tax_rate, 9) for row in template.taxes}
-	wanted = {account: float(rate) for account, rate in rates.items()}
-	if current == wanted and not template.is_new():
-		return template.name
-	template.taxes = []
-	for account, rate in wanted.items():
+	if frappe.db.exists("Item Tax Template", name):
+		return name
+	template = frappe.new_doc("Item Tax Template")
+	template.update({"title": title, "company": company})
+	for account, rate in normalized.items():
 		template.append("taxes", {"tax_type": account, "tax_rate": rate})
 	template.flags.ignore_permissions = True
-	template.save()
-	return template.name
+	template.insert(ignore_if_duplicate=True)
+	return name
 
 
-def sync_package_tax_template(package) -> str | None:
-	from package_bundles.package_bundles.doctype.prepaid_package.prepaid_package import currency_precision
-
-	components = [(row.item_code, Decimal(str(flt(row.allocated_amount)))) for row in package.items]
-	rates = weighted_rates(
-		package.company,
-		components,
-		Decimal(str(flt(package.package_price))),
-		frappe.utils.nowdate(),
-		currency_precision(package.currency),
-	)
-	return sync_template(_("Package {0}").format(package.package_name), package.company, rates)
-
-
-def refund_tax_template(balance: str, company: str, components, posting_date, precision: int) -> str | None:
-	"""Template for refunding what is left of a partly used balance."""
-	price = sum((value for _item, value in components), Decimal(0))
-	rates = weighted_rates(company, list(components), price, posting_date, precision)
-	return sync_template(_("Refund {0}").format(balance), company, rates)
+def set_row_tax(doc, row, package_name: str, components, price: Decimal, precision: int) -> Decimal:
+	"""Give the row its template for this invoice; returns the print rate (gross where taxes are inclusive)."""
+	result = package_tax(doc, components, price, precision)
+	if result is None:
+		row.item_tax_template = None
+		row.item_tax_rate = "{}"
+		return price
+	row.item_tax_template = sync_template(package_name, doc.company, result.rates)
+	row.item_tax_rate = json.dumps({account: flt(rate) for account, rate in result.rates.items()})
+	return result.gross(price, precision)

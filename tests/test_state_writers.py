@@ -77,9 +77,15 @@ def writes_in(path: Path) -> list[str]:
 			and node.func.attr in WRITE_CALLS
 		):
 			for argument in node.args:
-				if isinstance(argument, ast.Attribute) and argument.attr in STATE_FIELDS | WRITTEN_NOT_FILTERED:
+				if (
+					isinstance(argument, ast.Attribute)
+					and argument.attr in STATE_FIELDS | WRITTEN_NOT_FILTERED
+				):
 					found.append(f"{path.name}:{node.lineno} .{node.func.attr}(…{argument.attr})")
-				if isinstance(argument, ast.Constant) and argument.value in STATE_FIELDS | WRITTEN_NOT_FILTERED:
+				if (
+					isinstance(argument, ast.Constant)
+					and argument.value in STATE_FIELDS | WRITTEN_NOT_FILTERED
+				):
 					found.append(f"{path.name}:{node.lineno} .{node.func.attr}({argument.value!r})")
 		if isinstance(node, ast.Dict):
 			for key in node.keys:

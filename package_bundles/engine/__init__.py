@@ -62,4 +62,12 @@ from package_bundles.engine.state import (
 	invariant_violations,
 	transition,
 )
-from package_bundles.engine.tax import component_tax, weighted_tax_rates
+from package_bundles.engine.tax import (
+	Component,
+	PackageTax,
+	TaxConflictError,
+	TaxRow,
+	component_tax,
+	invoice_tax,
+	weighted_tax_rates,
+)

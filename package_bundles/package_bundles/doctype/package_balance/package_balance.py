@@ -16,6 +16,7 @@ class PackageBalance(Document):
 
 	if TYPE_CHECKING:
 		from frappe.types import DF
+
 		from package_bundles.package_bundles.doctype.package_balance_extension.package_balance_extension import (
 			PackageBalanceExtension,
 		)

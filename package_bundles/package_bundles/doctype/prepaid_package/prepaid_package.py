@@ -15,7 +15,7 @@ from package_bundles.install import PACKAGES_ITEM_GROUP, make_packages_item_grou
 from package_bundles.package_bundles.doctype.package_settings.package_settings import (
 	get_deferred_revenue_account,
 )
-from package_bundles.taxes import get_item_tax_rates, sync_package_tax_template
+from package_bundles.taxes import get_item_tax_rates
 
 
 class PrepaidPackage(Document):
@@ -242,22 +242,14 @@ class PrepaidPackage(Document):
 			defaults = item.append("item_defaults", {"company": self.company})
 			set_company_links(defaults, self.company)
 		defaults.income_account = deferred_account
-		tax_template = sync_package_tax_template(self)
-		item.taxes = [
-			row
-			for row in item.taxes
-			if row.item_tax_template != tax_template and not self.is_own_template(row)
-		]
-		if tax_template:
-			item.append("taxes", {"item_tax_template": tax_template})
+		# the invoice gives each package row a template for its own tax rows (taxes.py); a template
+		# on the item would make ERPNext replace it
+		item.taxes = []
 		item.flags.ignore_permissions = True
 		item.save()
 		if not self.item:
 			self.db_set("item", item.name)
 		self.sync_item_price()
-
-	def is_own_template(self, row) -> bool:
-		return frappe.get_cached_value("Item Tax Template", row.item_tax_template, "company") == self.company
 
 	def new_sales_item(self):
 		if frappe.db.exists("Item", self.package_name):
