@@ -88,10 +88,10 @@ def attach_items(balances: list[dict]) -> list[dict]:
 def preview_redemption(doc: str | dict) -> list[dict]:
 	"""For a draft invoice (saved or not), which rows would redeem from which balance. Writes nothing."""
 	invoice = frappe.get_doc(json.loads(doc) if isinstance(doc, str) else doc)
-	if invoice.doctype != "Sales Invoice":
-		frappe.throw(_("Preview needs a Sales Invoice"), frappe.ValidationError)
-	if not frappe.has_permission("Sales Invoice", "create") and not frappe.has_permission(
-		"Sales Invoice", "write"
+	if invoice.doctype not in ("Sales Invoice", "POS Invoice"):
+		frappe.throw(_("Preview needs a Sales Invoice or a POS Invoice"), frappe.ValidationError)
+	if not frappe.has_permission(invoice.doctype, "create") and not frappe.has_permission(
+		invoice.doctype, "write"
 	):
 		frappe.throw(_("Not permitted to prepare Sales Invoices"), frappe.PermissionError)
 	if invoice.customer and not frappe.has_permission("Customer", "read", doc=invoice.customer):
@@ -103,7 +103,7 @@ def preview_redemption(doc: str | dict) -> list[dict]:
 	invoice.posting_date = invoice.posting_date or frappe.utils.nowdate()
 	if not invoice.is_return:
 		redemption.restore_redeemed_rows(invoice)
-		redemption.apply_redemptions(invoice)
+		redemption.apply_redemptions(invoice, fill_details=False)
 	package_items = get_package_item_map()
 	return [
 		{

@@ -45,6 +45,14 @@ doc_events = {
 			"package_bundles.orders.update_delivery_notes_billed",
 		],
 	},
+	# the POS page's invoices sell and redeem exactly like Sales Invoices
+	"POS Invoice": {
+		"before_validate": "package_bundles.invoice.before_validate",
+		"validate": "package_bundles.invoice.validate",
+		"on_submit": "package_bundles.invoice.on_submit",
+		"before_cancel": "package_bundles.invoice.before_cancel",
+		"on_cancel": "package_bundles.invoice.on_cancel",
+	},
 	"Payment Entry": {
 		"on_submit": "package_bundles.payment.refresh_paid_balances",
 		"on_cancel": "package_bundles.payment.refresh_paid_balances",
@@ -66,6 +74,11 @@ doc_events = {
 
 # ERPNext's "Delete Transactions" of a company keeps these masters
 company_data_to_be_ignored = ["Prepaid Package", "Package Settings Account"]
+
+# A row the patient's package covers shows at rate 0 as soon as it is added (POS page, invoice form)
+override_whitelisted_methods = {
+	"erpnext.stock.get_item_details.get_item_details": "package_bundles.pos.get_item_details",
+}
 
 # Scheduled Tasks
 # ---------------

@@ -1,4 +1,4 @@
-"""Sales Invoice doc_events: tell package sales, refunds, redemptions and returns apart and hand them on.
+"""Sales Invoice and POS Invoice doc_events: tell package sales, refunds, redemptions and returns apart.
 
 This module reads the invoice and decides which rule applies; sale.py, refund.py and
 redemption.py do the work. It never computes money itself.
@@ -8,6 +8,12 @@ import frappe
 
 from package_bundles import redemption, refund, sale
 from package_bundles.catalog import get_package_item_map
+
+
+def is_consolidation(doc) -> bool:
+	"""The Sales Invoice ERPNext merges POS Invoices into at closing: their rows were planned,
+	sold and redeemed already, on the POS Invoices; it must not plan or post anything again."""
+	return bool(doc.get("is_consolidated"))
 
 
 def purchase_rows(doc) -> list:
@@ -30,6 +36,8 @@ def plans_redemptions(doc) -> bool:
 
 def before_validate(doc, method=None):
 	"""Make the rows final before ERPNext validates, totals and checks them (issue 9)."""
+	if is_consolidation(doc):
+		return
 	doc.flags.package_redeemed_rows = []  # flags outlive a save on the same document object
 	doc.flags.package_rates = {}
 	rows = purchase_rows(doc)
@@ -50,6 +58,8 @@ def before_validate(doc, method=None):
 
 
 def validate(doc, method=None):
+	if is_consolidation(doc):
+		return
 	rows = purchase_rows(doc)
 	if rows:
 		sale.validate_purchase_rows(doc, rows)
@@ -60,6 +70,8 @@ def validate(doc, method=None):
 
 
 def on_submit(doc, method=None):
+	if is_consolidation(doc):
+		return
 	rows = purchase_rows(doc)
 	if doc.is_return:
 		if rows and doc.return_against:
@@ -82,6 +94,8 @@ def sold_balances(doc) -> list[str]:
 
 def before_cancel(doc, method=None):
 	"""Refuse here, before ERPNext reverses anything, what the ledger does not allow."""
+	if is_consolidation(doc):
+		return
 	sold = sold_balances(doc)
 	redemption.check_voucher_cancel(doc, exclude_balances=sold)
 	if sold:
@@ -89,6 +103,8 @@ def before_cancel(doc, method=None):
 
 
 def on_cancel(doc, method=None):
+	if is_consolidation(doc):
+		return
 	sold = sold_balances(doc)
 	redemption.cancel_voucher(doc, exclude_balances=sold)
 	if sold:

@@ -152,8 +152,12 @@ def is_holding_paid(status: str, outstanding_amount) -> bool:
 	return status == "Active" or is_paid(outstanding_amount)
 
 
-def apply_redemptions(doc) -> bool:
-	"""Redeem what the customer's balances cover; True when any row changed."""
+def apply_redemptions(doc, fill_details: bool = True) -> bool:
+	"""Redeem what the customer's balances cover; True when any row changed.
+
+	``fill_details``: let ERPNext fill the rows' prices, units and pricing rules first, as its
+	validate would (off for previews, which must not cost ERPNext's work twice).
+	"""
 	rows = redeemable_rows(doc)
 	if not rows:
 		return False
@@ -170,8 +174,9 @@ def apply_redemptions(doc) -> bool:
 	]
 	if not holdings:
 		return False
-	# ERPNext's own details first (prices, units, pricing rules), as its validate would set them
-	doc.set_missing_values(for_validate=True)
+	if fill_details:
+		# ERPNext's own details first (prices, units, pricing rules), as its validate would set them
+		doc.set_missing_values(for_validate=True)
 	rows = [row for row in rows if not left_to_membership(row)]
 
 	keys = {id(row): str(index) for index, row in enumerate(rows)}
@@ -329,8 +334,13 @@ def fit_pos_payments(doc) -> bool:
 			break
 		taken = min(flt(payment.amount), excess)
 		payment.amount = flt(payment.amount) - taken
+		payment.base_amount = flt(payment.amount) * flt(doc.conversion_rate or 1)
 		excess -= taken
 		changed = changed or bool(taken)
+	if changed:
+		# a POS Invoice's paid amount is the page's sum of its payments; ERPNext does not redo it
+		doc.paid_amount = sum(flt(payment.amount) for payment in doc.payments)
+		doc.base_paid_amount = sum(flt(payment.base_amount) for payment in doc.payments)
 	return changed
 
 
@@ -447,12 +457,17 @@ def write_redemption_log(doc, row, line, value: Decimal, journal_entry: str | No
 # --- returns: a credit note against a redemption invoice ---------------------------------------
 
 
+def returned_row(row) -> str | None:
+	"""The row of the original invoice a credit-note row returns (POS returns name it differently)."""
+	return row.get("sales_invoice_item") or row.get("pos_invoice_item")
+
+
 def return_rows(doc) -> list:
 	package_items = get_package_item_map()
 	return [
 		row
 		for row in doc.items
-		if row.get("sales_invoice_item") and flt(row.qty) < 0 and row.item_code not in package_items
+		if returned_row(row) and flt(row.qty) < 0 and row.item_code not in package_items
 	]
 
 
@@ -465,7 +480,7 @@ def redemption_logs(doc, rows, lock: bool = False) -> dict[str, frappe._dict]:
 		frappe.qb.from_(Log)
 		.select("*")
 		.where(Log.sales_invoice == doc.return_against)
-		.where(Log.sales_invoice_item.isin([row.sales_invoice_item for row in rows]))
+		.where(Log.sales_invoice_item.isin([returned_row(row) for row in rows]))
 		.where(Log.status == "Redeemed")
 		.orderby(Log.name)
 	)
@@ -479,7 +494,7 @@ def mark_returned_rows(doc) -> None:
 	rows = return_rows(doc)
 	logs = redemption_logs(doc, rows)
 	for row in rows:
-		log = logs.get(row.sales_invoice_item)
+		log = logs.get(returned_row(row))
 		row.package_balance = log.package_balance if log else None
 
 
@@ -498,7 +513,7 @@ def return_on_submit(doc) -> None:
 	)
 	returned_before = {log.name: Decimal(str(flt(log.qty_returned))) for log in logs.values()}
 	for row in rows:
-		log = logs.get(row.sales_invoice_item)
+		log = logs.get(returned_row(row))
 		if not log:
 			continue
 		left = Decimal(str(flt(log.qty))) - returned_before[log.name]

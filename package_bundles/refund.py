@@ -19,6 +19,7 @@ from package_bundles.catalog import get_package_item_map
 from package_bundles.exceptions import RefundNotAllowedError, refuse
 from package_bundles.ledger_posting import LedgerPosting
 from package_bundles.package_bundles.doctype.package_settings.package_settings import get_settings
+from package_bundles.redemption import returned_row
 from package_bundles.taxes import set_row_tax
 
 CLOSED_STATUSES = ("Refunded", "Cancelled")
@@ -118,8 +119,8 @@ def claim_instances(doc, purchase_rows, posting: LedgerPosting) -> list[RefundCl
 
 def belongs_to_row(posting, balance, row, package_items) -> bool:
 	line = posting.lines_of(balance)[0]
-	if row.get("sales_invoice_item"):
-		return line.sales_invoice_item == row.sales_invoice_item
+	if returned_row(row):
+		return line.sales_invoice_item == returned_row(row)
 	return line.prepaid_package == package_items.get(row.item_code)
 
 

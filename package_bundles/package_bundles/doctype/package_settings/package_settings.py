@@ -17,6 +17,7 @@ class PackageSettings(Document):
 
 	if TYPE_CHECKING:
 		from frappe.types import DF
+
 		from package_bundles.package_bundles.doctype.package_settings_account.package_settings_account import (
 			PackageSettingsAccount,
 		)

@@ -261,17 +261,30 @@ def gl_deferred_balance(company: str, as_of_date) -> float:
 def on_package_vouchers(Gl, company: str):
 	"""GL rows of the invoices and journal entries the package ledger names.
 
-	Two plain IN subqueries, one per voucher type, which MariaDB materializes once
-	each (an IN over a UNION would be re-run for every GL row). IN never counts a
-	GL row twice. Ledger entries whose voucher is a Journal Entry (breakage) name
-	it as their journal_entry too.
+	Plain IN subqueries, one per voucher type, which MariaDB materializes once each (an IN
+	over a UNION would be re-run for every GL row). IN never counts a GL row twice. A POS
+	Invoice posts no GL of its own: its GL is on the Sales Invoice it was consolidated into.
 	"""
 	Entry = DocType("Package Ledger Entry")
+	Pos = DocType("POS Invoice")
 	invoices = (
 		frappe.qb.from_(Entry)
 		.select(Entry.voucher_no)
 		.where(Entry.company == company)
 		.where(Entry.voucher_type == "Sales Invoice")
+	)
+	consolidated = (
+		frappe.qb.from_(Pos)
+		.select(Pos.consolidated_invoice)
+		.where(
+			Pos.name.isin(
+				frappe.qb.from_(Entry)
+				.select(Entry.voucher_no)
+				.where(Entry.company == company)
+				.where(Entry.voucher_type == "POS Invoice")
+			)
+		)
+		.where(Pos.consolidated_invoice.isnotnull())
 	)
 	journal_entries = (
 		frappe.qb.from_(Entry)
@@ -279,9 +292,10 @@ def on_package_vouchers(Gl, company: str):
 		.where(Entry.company == company)
 		.where(Entry.journal_entry.isnotnull())
 	)
-	return ((Gl.voucher_type == "Sales Invoice") & Gl.voucher_no.isin(invoices)) | (
-		(Gl.voucher_type == "Journal Entry") & Gl.voucher_no.isin(journal_entries)
-	)
+	return (
+		(Gl.voucher_type == "Sales Invoice")
+		& (Gl.voucher_no.isin(invoices) | Gl.voucher_no.isin(consolidated))
+	) | ((Gl.voucher_type == "Journal Entry") & Gl.voucher_no.isin(journal_entries))
 
 
 def deferred_revenue_accounts(company: str) -> list[str]:
