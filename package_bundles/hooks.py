@@ -25,6 +25,9 @@ doctype_js = {
 	"Customer": ["public/js/package_balances.js", "public/js/customer.js"],
 }
 
+# a ticket a package covers in full completes on the POS page with nothing to pay
+page_js = {"point-of-sale": "public/js/point_of_sale.js"}
+
 # Document Events
 # ---------------
 doc_events = {

@@ -410,3 +410,94 @@ def gl_entries(voucher_no: str) -> dict[str, float]:
 		order_by="account asc",
 	)
 	return {row.account: flt(flt(row.debit) - flt(row.credit), 2) for row in rows}
+
+
+# --- a till of its own: POS closing commits, so POS work has a company of its own -------------------
+
+POS_COMPANY = "Package Practice Till"
+POS_ABBR = "PKPT"
+TILL_PROFILE = "PKT Till"
+INCOME = {VISIT: "Visit Income", KIT: "Product Income", LAB: "Lab Income"}
+
+
+def make_till():
+	make_company(POS_COMPANY, POS_ABBR)
+	make_accounts(POS_ABBR)
+	set_company_defaults(POS_COMPANY, POS_ABBR)
+	for item_code, income in INCOME.items():
+		item = frappe.get_doc("Item", item_code)
+		if not any(row.company == POS_COMPANY for row in item.item_defaults):
+			item.append(
+				"item_defaults",
+				{
+					"company": POS_COMPANY,
+					"income_account": account(income, POS_ABBR),
+					"selling_cost_center": account("Main", POS_ABBR),
+					"default_warehouse": account("Stores", POS_ABBR),
+				},
+			)
+			item.save(ignore_permissions=True)
+	cash = frappe.get_doc("Mode of Payment", "Cash")
+	if not any(row.company == POS_COMPANY for row in cash.accounts):
+		cash.append("accounts", {"company": POS_COMPANY, "default_account": account("Cash", POS_ABBR)})
+		cash.save(ignore_permissions=True)
+	get_or_make(
+		"POS Profile",
+		TILL_PROFILE,
+		{
+			"name": TILL_PROFILE,
+			"company": POS_COMPANY,
+			"warehouse": account("Stores", POS_ABBR),
+			"selling_price_list": PRICE_LIST,
+			"currency": "USD",
+			"write_off_account": account("Write Off", POS_ABBR),
+			"write_off_cost_center": account("Main", POS_ABBR),
+			"cost_center": account("Main", POS_ABBR),
+			"payments": [{"mode_of_payment": "Cash", "default": 1}],
+		},
+	)
+	if not frappe.db.exists(
+		"Bin", {"item_code": KIT, "warehouse": account("Stores", POS_ABBR), "actual_qty": (">", 10)}
+	):
+		entry = frappe.get_doc(
+			{
+				"doctype": "Stock Entry",
+				"stock_entry_type": "Material Receipt",
+				"company": POS_COMPANY,
+				"items": [
+					{
+						"item_code": KIT,
+						"qty": 50,
+						"t_warehouse": account("Stores", POS_ABBR),
+						"basic_rate": 30,
+						"cost_center": account("Main", POS_ABBR),
+					}
+				],
+			}
+		)
+		entry.insert(ignore_permissions=True)
+		entry.submit()
+
+
+def make_patient(name):
+	return get_or_make(
+		"Customer",
+		name,
+		{
+			"customer_name": name,
+			"customer_group": frappe.db.get_value("Customer Group", {"is_group": 0}),
+			"territory": frappe.db.get_value("Territory", {"is_group": 0}),
+		},
+	).name
+
+
+def open_till():
+	from erpnext.accounts.doctype.pos_opening_entry.test_pos_opening_entry import create_opening_entry
+
+	for name in frappe.get_all(
+		"POS Opening Entry",
+		filters={"pos_profile": TILL_PROFILE, "status": "Open", "docstatus": 1},
+		pluck="name",
+	):
+		frappe.db.set_value("POS Opening Entry", name, "status", "Closed")
+	return create_opening_entry(frappe.get_doc("POS Profile", TILL_PROFILE), frappe.session.user)
