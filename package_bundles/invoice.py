@@ -31,6 +31,10 @@ def plans_redemptions(doc) -> bool:
 def before_validate(doc, method=None):
 	if plans_redemptions(doc):
 		redemption.restore_redeemed_rows(doc)
+	if doc.is_return and not doc.return_against:
+		rows = purchase_rows(doc)
+		if rows:
+			refund.restore_package_templates(doc, rows)
 
 
 def validate(doc, method=None):
@@ -38,7 +42,7 @@ def validate(doc, method=None):
 	rows = purchase_rows(doc)
 	if rows:
 		sale.validate_purchase_rows(doc, rows)
-		if doc.is_return and doc.return_against:
+		if doc.is_return:
 			refund.validate_refund_rows(doc, rows)
 		changed = True
 	redeemed = False
@@ -49,7 +53,9 @@ def validate(doc, method=None):
 		redeemed = redemption.apply_redemptions(doc)
 	else:
 		redeemed = redemption.keep_redeemed_rows_free(doc)
-	if changed or redeemed:
+	if changed and doc.is_return and not doc.return_against:
+		refund.calculate_opening_refund_totals(doc)
+	elif changed or redeemed:
 		doc.calculate_taxes_and_totals()
 	if redeemed and redemption.fit_pos_payments(doc):
 		doc.calculate_taxes_and_totals()
@@ -58,7 +64,7 @@ def validate(doc, method=None):
 def on_submit(doc, method=None):
 	rows = purchase_rows(doc)
 	if doc.is_return:
-		if rows and doc.return_against:
+		if rows:
 			refund.refund_on_submit(doc, rows)
 		if doc.return_against:
 			redemption.return_on_submit(doc)

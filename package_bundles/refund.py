@@ -1,5 +1,8 @@
 """Refunds: a credit note against the purchase invoice returns package instances (SPEC §3 Refund).
 
+Opening balances (opening.py) have no purchase invoice: a credit note with no invoice to
+return against, for the customer, with the package's item, refunds them the same way.
+
 The credit note's rows claim instances across the whole note: each row takes, from the
 balances its purchase row sold and no earlier row of the note took, the unused ones first,
 then (where Package Settings allow) partly used ones at their unused value. Each row
@@ -75,13 +78,20 @@ def validate_claim_unchanged(claim: RefundClaim) -> None:
 
 
 def refund_posting(doc, lock: bool) -> LedgerPosting:
-	balances = frappe.get_all(
-		"Package Balance",
-		filters={"sales_invoice": doc.return_against, "status": ("not in", CLOSED_STATUSES)},
-		pluck="name",
-		order_by="name asc",
+	return LedgerPosting(
+		doc.doctype, doc.name, doc.posting_date, doc.company, balances=refundable_balances(doc), lock=lock
 	)
-	return LedgerPosting(doc.doctype, doc.name, doc.posting_date, doc.company, balances=balances, lock=lock)
+
+
+def refundable_balances(doc) -> list[str]:
+	"""A credit note against a purchase refunds what that invoice sold; one with no invoice to
+	return against refunds the customer's opening balances, which were bought in another system."""
+	filters = {"status": ("not in", CLOSED_STATUSES)}
+	if doc.return_against:
+		filters["sales_invoice"] = doc.return_against
+	else:
+		filters.update({"customer": doc.customer, "company": doc.company, "is_opening": 1})
+	return frappe.get_all("Package Balance", filters=filters, pluck="name", order_by="name asc")
 
 
 def claim_instances(doc, purchase_rows, posting: LedgerPosting) -> list[RefundClaim]:
@@ -101,17 +111,24 @@ def claim_instances(doc, purchase_rows, posting: LedgerPosting) -> list[RefundCl
 		# unused instances first, then the oldest
 		pool.sort(key=lambda balance: (is_used(posting, balance), balance))
 		if instances > len(pool):
-			frappe.throw(
-				_("Row #{0}: Only {1} instances of package {2} are left to refund on invoice {3}").format(
-					row.idx, len(pool), frappe.bold(row.item_code), frappe.bold(doc.return_against)
-				),
-				RefundNotAllowedError,
-			)
+			refuse_short_pool(doc, row, len(pool))
 		taken = pool[:instances]
 		values = {balance: refund_value(posting, balance, allow_used, row) for balance in taken}
 		claimed.update(taken)
 		claims.append(RefundClaim(row, taken, values))
 	return claims
+
+
+def refuse_short_pool(doc, row, available: int) -> None:
+	if doc.return_against:
+		message = _("Row #{0}: Only {1} instances of package {2} are left to refund on invoice {3}").format(
+			row.idx, available, frappe.bold(row.item_code), frappe.bold(doc.return_against)
+		)
+	else:
+		message = _(
+			"Row #{0}: A credit note with no invoice to return against refunds opening balances; customer {1} has {2} opening balances of package {3} left to refund. To refund a package sold on an invoice, make the credit note from that invoice."
+		).format(row.idx, frappe.bold(doc.customer), available, frappe.bold(row.item_code))
+	frappe.throw(message, RefundNotAllowedError)
 
 
 def belongs_to_row(posting, balance, row, package_items) -> bool:
@@ -123,6 +140,11 @@ def belongs_to_row(posting, balance, row, package_items) -> bool:
 
 def is_used(posting, balance) -> bool:
 	return any(posting.states[line.name].is_used for line in posting.lines_of(balance))
+
+
+def is_opening(posting, balance) -> bool:
+	"""An opening balance has no purchase invoice; its lines are what the old system left."""
+	return not posting.lines_of(balance)[0].sales_invoice
 
 
 def refund_value(posting, balance, allow_used: bool, row) -> Decimal:
@@ -170,9 +192,12 @@ def set_refund_row(doc, claim: RefundClaim, posting: LedgerPosting) -> None:
 	row.discount_percentage = 0
 	row.discount_amount = 0
 	row.refunded_package_balances = ", ".join(claim.balances)
-	used = [balance for balance in claim.balances if is_used(posting, balance)]
-	if used:
-		# what is left of a used package bears the tax its unused items would
+	weighted = [
+		balance for balance in claim.balances if is_used(posting, balance) or is_opening(posting, balance)
+	]
+	if weighted:
+		# what is left of a used package, or of one brought in from another system, bears the
+		# tax its unused items would
 		components = [
 			(line.item_code, posting.states[line.name].unused_value)
 			for balance in claim.balances
@@ -183,5 +208,34 @@ def set_refund_row(doc, claim: RefundClaim, posting: LedgerPosting) -> None:
 			doc.company,
 			components,
 			doc.posting_date,
-			posting.lines_of(used[0])[0].precision,
+			posting.lines_of(weighted[0])[0].precision,
+		)
+
+
+def calculate_opening_refund_totals(doc) -> None:
+	"""Total a credit note that refunds opening balances, keeping the tax templates its rows were given.
+
+	ERPNext leaves a credit note against an invoice its rows' templates; on one with nothing to
+	return against it puts the item's own template back, which would tax the balance's items
+	left at the package's average rates instead of their own.
+	"""
+	from erpnext.controllers.taxes_and_totals import calculate_taxes_and_totals
+
+	class KeepingRowTemplates(calculate_taxes_and_totals):
+		def validate_item_tax_template(self):
+			pass
+
+	KeepingRowTemplates(doc)
+	doc.calculate_commission()
+	doc.calculate_contribution()
+
+
+def restore_package_templates(doc, purchase_rows) -> None:
+	"""before_validate of a credit note refunding opening balances: its rows carry the package's own
+	template while ERPNext validates them (it would replace any other, with a message); validate then
+	sets each row's template again from its balances."""
+	for row, package_name in purchase_rows:
+		package_item = frappe.get_cached_value("Prepaid Package", package_name, "item")
+		row.item_tax_template = frappe.db.get_value(
+			"Item Tax", {"parent": package_item, "parenttype": "Item"}, "item_tax_template"
 		)

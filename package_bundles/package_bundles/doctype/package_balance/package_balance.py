@@ -16,6 +16,7 @@ class PackageBalance(Document):
 
 	if TYPE_CHECKING:
 		from frappe.types import DF
+
 		from package_bundles.package_bundles.doctype.package_balance_extension.package_balance_extension import (
 			PackageBalanceExtension,
 		)
@@ -36,7 +37,10 @@ class PackageBalance(Document):
 		expiry_date: DF.Date | None
 		extensions: DF.Table[PackageBalanceExtension]
 		invoice_type: DF.Link | None
+		is_opening: DF.Check
 		items: DF.Table[PackageBalanceItem]
+		opening_import: DF.Link | None
+		opening_reference: DF.Data | None
 		package_price: DF.Currency
 		prepaid_package: DF.Link | None
 		project: DF.Link | None
