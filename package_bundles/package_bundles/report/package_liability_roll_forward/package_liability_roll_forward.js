@@ -67,7 +67,9 @@ frappe.query_reports["Package Liability Roll-forward"] = {
 		return data && data.is_total ? `<b>${formatted}</b>` : formatted;
 	},
 	onload(report) {
-		report.page.wrapper.on("click", "a.package-drilldown", (event) => {
+		// one delegated handler for every figure, bound once however often the report loads
+		report.page.wrapper.off("click.package_drilldown");
+		report.page.wrapper.on("click.package_drilldown", "a.package-drilldown", (event) => {
 			event.preventDefault();
 			event.stopPropagation();
 			frappe.route_options = JSON.parse(
