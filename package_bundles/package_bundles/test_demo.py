@@ -1,7 +1,10 @@
 # Copyright (c) 2026, package_bundles developers and contributors
 # For license information, please see license.txt
 
-"""The demo clinic: built in one call, refused where it does not belong, and its books reconcile."""
+"""The demo clinic: built in one call, refused where it does not belong, and its books reconcile.
+
+(Here, not beside demo.py: bench run-tests --app skips test modules in the app's top package.)
+"""
 
 import frappe
 from frappe.utils import add_days, nowdate
