@@ -61,7 +61,6 @@ def day(days_ago: int):
 	return add_days(getdate(nowdate()), -days_ago)
 
 
-@frappe.whitelist()
 def make_demo(force: bool = False) -> dict:
 	"""Build the demo clinic; returns what it made and how to log in as its portal patient."""
 	frappe.only_for("System Manager")
