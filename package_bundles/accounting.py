@@ -77,14 +77,20 @@ def post_journal_entry(
 	voucher_type: str | None = None,
 	voucher_no: str | None = None,
 	package_balance: str | None = None,
+	is_opening: bool = False,
 ) -> str | None:
-	"""Submit a Journal Entry of balanced lines keyed by AccountKey; None when nothing moves."""
+	"""Submit a Journal Entry of balanced lines keyed by AccountKey; None when nothing moves.
+
+	``is_opening``: an Opening Entry (ERPNext's convention for balances brought in from
+	another system; its GL Entries are marked opening).
+	"""
 	if not lines:
 		return None
 	journal_entry = frappe.new_doc("Journal Entry")
 	journal_entry.update(
 		{
-			"voucher_type": "Journal Entry",
+			"voucher_type": "Opening Entry" if is_opening else "Journal Entry",
+			"is_opening": "Yes" if is_opening else "No",
 			"company": company,
 			"posting_date": posting_date,
 			"user_remark": remark,

@@ -22,6 +22,8 @@ BALANCE_FIELDS = [
 	"purchase_date",
 	"expiry_date",
 	"sales_invoice",
+	"is_opening",
+	"opening_reference",
 	"revenue_recognition",
 	"currency",
 	"package_price",

@@ -80,6 +80,22 @@ class BalanceStateError(PackageError):
 	"""An event the balance's state does not allow that no more specific class names."""
 
 
+class OpeningImportError(PackageError):
+	"""A line of a Package Opening Import that cannot become an opening balance."""
+
+
+class OpeningAlreadyImportedError(OpeningImportError):
+	"""The balance a line describes was already brought in by another import."""
+
+
+class DemoSiteInUseError(PackageError):
+	"""The demo would mix its documents with another company's transactions."""
+
+
+class DemoExistsError(PackageError):
+	"""The demo clinic was already built on this site."""
+
+
 def refuse(error, balance: str, item_code: str | None = None, context: str | None = None):
 	"""Turn an engine refusal into a translated frappe.throw of the app's matching class."""
 	from package_bundles import engine

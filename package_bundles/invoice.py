@@ -41,7 +41,8 @@ def before_validate(doc, method=None):
 	doc.flags.package_redeemed_rows = []  # flags outlive a save on the same document object
 	doc.flags.package_rates = {}
 	rows = purchase_rows(doc)
-	if rows and doc.is_return and doc.return_against:
+	if rows and doc.is_return:
+		# against the purchase invoice; with none, the customer's opening balances
 		refund.set_refund_rows(doc, rows)
 	elif rows and not doc.is_return and not doc.get("is_debit_note"):
 		sale.set_purchase_rows(doc, rows)
@@ -74,7 +75,7 @@ def on_submit(doc, method=None):
 		return
 	rows = purchase_rows(doc)
 	if doc.is_return:
-		if rows and doc.return_against:
+		if rows:
 			refund.refund_on_submit(doc, rows)
 		if doc.return_against:
 			redemption.return_on_submit(doc)

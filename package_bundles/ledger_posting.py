@@ -126,7 +126,9 @@ class LedgerPosting:
 
 	# --- writing ---------------------------------------------------------------------------------
 
-	def post_journal(self, remark: str, package_balance: str | None = None) -> str | None:
+	def post_journal(
+		self, remark: str, package_balance: str | None = None, is_opening: bool = False
+	) -> str | None:
 		"""One Journal Entry for everything the events moved through the app's own postings."""
 		self.journal_entry = post_journal_entry(
 			self.company,
@@ -136,6 +138,7 @@ class LedgerPosting:
 			voucher_type=None if package_balance else self.voucher_type,
 			voucher_no=None if package_balance else self.voucher_no,
 			package_balance=package_balance,
+			is_opening=is_opening,
 		)
 		if self.journal_entry:
 			for entry in self.entries:

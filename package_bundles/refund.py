@@ -1,5 +1,8 @@
 """Refunds: a credit note against the purchase invoice returns package instances (SPEC §3 Refund).
 
+Opening balances (opening.py) have no purchase invoice: a credit note with no invoice to
+return against, for the customer, with the package's item, refunds them the same way.
+
 The credit note's rows claim instances across the whole note: each row takes, from the
 balances its purchase row sold and no earlier row of the note took, the unused ones first,
 then (where Package Settings allow) partly used ones at their unused value. Each row
@@ -78,13 +81,20 @@ def validate_claim_unchanged(doc, claim: RefundClaim) -> None:
 
 
 def refund_posting(doc, lock: bool) -> LedgerPosting:
-	balances = frappe.get_all(
-		"Package Balance",
-		filters={"sales_invoice": doc.return_against, "status": ("not in", CLOSED_STATUSES)},
-		pluck="name",
-		order_by="name asc",
+	return LedgerPosting(
+		doc.doctype, doc.name, doc.posting_date, doc.company, balances=refundable_balances(doc), lock=lock
 	)
-	return LedgerPosting(doc.doctype, doc.name, doc.posting_date, doc.company, balances=balances, lock=lock)
+
+
+def refundable_balances(doc) -> list[str]:
+	"""A credit note against a purchase refunds what that invoice sold; one with no invoice to
+	return against refunds the customer's opening balances, which were bought in another system."""
+	filters = {"status": ("not in", CLOSED_STATUSES)}
+	if doc.return_against:
+		filters["sales_invoice"] = doc.return_against
+	else:
+		filters.update({"customer": doc.customer, "company": doc.company, "is_opening": 1})
+	return frappe.get_all("Package Balance", filters=filters, pluck="name", order_by="name asc")
 
 
 def claim_instances(doc, purchase_rows, posting: LedgerPosting) -> list[RefundClaim]:
@@ -104,17 +114,24 @@ def claim_instances(doc, purchase_rows, posting: LedgerPosting) -> list[RefundCl
 		# unused instances first, then the oldest
 		pool.sort(key=lambda balance: (is_used(posting, balance), balance))
 		if instances > len(pool):
-			frappe.throw(
-				_("Row #{0}: Only {1} instances of package {2} are left to refund on invoice {3}").format(
-					row.idx, len(pool), frappe.bold(row.item_code), frappe.bold(doc.return_against)
-				),
-				RefundNotAllowedError,
-			)
+			refuse_short_pool(doc, row, len(pool))
 		taken = pool[:instances]
 		values = {balance: refund_value(posting, balance, allow_used, row) for balance in taken}
 		claimed.update(taken)
 		claims.append(RefundClaim(row, taken, values))
 	return claims
+
+
+def refuse_short_pool(doc, row, available: int) -> None:
+	if doc.return_against:
+		message = _("Row #{0}: Only {1} instances of package {2} are left to refund on invoice {3}").format(
+			row.idx, available, frappe.bold(row.item_code), frappe.bold(doc.return_against)
+		)
+	else:
+		message = _(
+			"Row #{0}: A credit note with no invoice to return against refunds opening balances; customer {1} has {2} opening balances of package {3} left to refund. To refund a package sold on an invoice, make the credit note from that invoice."
+		).format(row.idx, frappe.bold(doc.customer), available, frappe.bold(row.item_code))
+	frappe.throw(message, RefundNotAllowedError)
 
 
 def belongs_to_row(posting, balance, row, package_items) -> bool:

@@ -37,7 +37,10 @@ class PackageBalance(Document):
 		expiry_date: DF.Date | None
 		extensions: DF.Table[PackageBalanceExtension]
 		invoice_type: DF.Link | None
+		is_opening: DF.Check
 		items: DF.Table[PackageBalanceItem]
+		opening_import: DF.Link | None
+		opening_reference: DF.Data | None
 		package_price: DF.Currency
 		prepaid_package: DF.Link | None
 		project: DF.Link | None

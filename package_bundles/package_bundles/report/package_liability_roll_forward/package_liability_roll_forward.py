@@ -1,0 +1,237 @@
+# Copyright (c) 2026, package_bundles developers and contributors
+# For license information, please see license.txt
+
+"""Package Liability Roll-forward: the packages' contract liability from one date to another.
+
+The schedule an auditor asks for under IFRS 15 / ASC 606: for a company and a period, per
+item group or per package, the deferred revenue at the start, each kind of movement in the
+period, and the deferred revenue at the end. Every figure is a sum of the Package Ledger's
+signed changes of the liability (a sale adds to it, a redemption takes from it), so the
+closing equals the opening plus the movements; the summary checks the closing against the
+GL balance of the packages' deferred revenue accounts at the period end. Each figure links
+to the ledger entries it sums, which name their vouchers.
+"""
+
+import frappe
+from frappe import _
+from frappe.query_builder import Case, DocType
+from frappe.query_builder.functions import Sum
+from frappe.utils import flt, get_first_day, getdate, today
+
+from package_bundles.engine.state import (
+	BREAKAGE,
+	BREAKAGE_REVERSAL,
+	OPENING,
+	RECOGNITION,
+	REDEMPTION,
+	REFUND,
+	REFUND_REVERSAL,
+	RETURN,
+	ROUNDING,
+	SALE,
+)
+from package_bundles.package_bundles.report.package_deferred_revenue.package_deferred_revenue import (
+	get_totals,
+)
+from package_bundles.package_bundles.report.package_report_filters import (
+	company_currency,
+	item_group_subtree,
+	money_precision,
+	validate_date_range,
+)
+
+# the movements of the period, in the schedule's order, and the ledger events each one sums
+# (reversing entries of an immutable ledger carry their event and net out in the same figure)
+MOVEMENTS = (
+	("sold", (SALE,)),
+	("redeemed", (REDEMPTION, ROUNDING)),
+	("recognized_upon_purchase", (RECOGNITION, REFUND_REVERSAL)),
+	("breakage", (BREAKAGE, BREAKAGE_REVERSAL)),
+	("refunded", (REFUND,)),
+	("returned", (RETURN,)),
+	("opening_imports", (OPENING,)),
+)
+FIGURES = ("opening", *(name for name, _events in MOVEMENTS), "closing")
+GROUP_FIELDS = {"Item Group": "item_group", "Prepaid Package": "prepaid_package"}
+
+
+def execute(filters=None):
+	filters = frappe._dict(filters or {})
+	validate_filters(filters)
+	currency = company_currency(filters.company)
+	precision = money_precision(filters.company)
+	rows = get_rows(filters, currency, precision)
+	totals = get_totals(filters.company, filters.to_date)
+	summary = get_report_summary(rows[-1] if rows else None, totals, currency)
+	return get_columns(filters), rows, summary_note(filters), None, summary
+
+
+def validate_filters(filters) -> None:
+	if not filters.company:
+		frappe.throw(_("Select a Company"))
+	filters.from_date = getdate(filters.from_date or get_first_day(today()))
+	filters.to_date = getdate(filters.to_date or today())
+	validate_date_range(filters)
+	filters.group_by = filters.group_by or "Item Group"
+	if filters.group_by not in GROUP_FIELDS:
+		frappe.throw(_("Group By must be Item Group or Prepaid Package"))
+
+
+def movement_labels() -> dict[str, str]:
+	return {
+		"opening": _("Opening Deferred"),
+		"sold": _("Sold"),
+		"redeemed": _("Recognized on Redemption"),
+		"recognized_upon_purchase": _("Recognized upon Purchase"),
+		"breakage": _("Breakage"),
+		"refunded": _("Refunded"),
+		"returned": _("Returned"),
+		"opening_imports": _("Opening Balances Imported"),
+		"closing": _("Closing Deferred"),
+	}
+
+
+def get_columns(filters) -> list[dict]:
+	group_field = GROUP_FIELDS[filters.group_by]
+	labels = movement_labels()
+	group_labels = {"Item Group": _("Item Group"), "Prepaid Package": _("Prepaid Package")}
+	columns = [
+		{
+			"label": group_labels[filters.group_by],
+			"fieldname": group_field,
+			"fieldtype": "Link",
+			"options": filters.group_by,
+			"width": 180,
+		}
+	]
+	columns += [
+		{
+			"label": labels[figure],
+			"fieldname": figure,
+			"fieldtype": "Currency",
+			"options": "currency",
+			"width": 150 if figure in ("opening", "closing") else 130,
+		}
+		for figure in FIGURES
+	]
+	columns.append(
+		{
+			"label": _("Currency"),
+			"fieldname": "currency",
+			"fieldtype": "Link",
+			"options": "Currency",
+			"hidden": 1,
+		}
+	)
+	return columns
+
+
+def get_rows(filters, currency: str, precision: int) -> list[dict]:
+	"""One row per item group (or package) the ledger moved up to the period end, and a total row."""
+	group_field = GROUP_FIELDS[filters.group_by]
+	Entry = DocType("Package Ledger Entry")
+	group = Entry[group_field]
+	in_period = Entry.posting_date >= filters.from_date
+
+	def summed(condition):
+		return Sum(Case().when(condition, Entry.deferred_change).else_(0))
+
+	query = (
+		frappe.qb.from_(Entry)
+		.select(
+			group.as_("group_value"),
+			summed(Entry.posting_date < filters.from_date).as_("opening"),
+			*[summed(in_period & Entry.event.isin(events)).as_(name) for name, events in MOVEMENTS],
+			Sum(Entry.deferred_change).as_("closing"),
+		)
+		.where(Entry.company == filters.company)
+		.where(Entry.is_cancelled == 0)
+		.where(Entry.posting_date <= filters.to_date)
+		.groupby(group)
+		.orderby(group)
+	)
+	if filters.item_group:
+		query = query.where(Entry.item_group.isin(item_group_subtree(filters.item_group)))
+	if filters.prepaid_package:
+		query = query.where(Entry.prepaid_package == filters.prepaid_package)
+
+	rows = []
+	for result in query.run(as_dict=True):
+		figures = {figure: flt(result[figure], precision) for figure in FIGURES}
+		if not any(figures.values()):
+			continue
+		rows.append(
+			{
+				group_field: result.group_value,
+				**figures,
+				"currency": currency,
+				"drilldown": drilldown(filters, {group_field: result.group_value}),
+			}
+		)
+	if rows:
+		rows.append(total_row(filters, rows, group_field, currency, precision))
+	return rows
+
+
+def total_row(filters, rows, group_field: str, currency: str, precision: int) -> dict:
+	total = {figure: flt(sum(row[figure] for row in rows), precision) for figure in FIGURES}
+	narrowed = {}
+	if filters.item_group:
+		narrowed["item_group"] = ["descendants of (inclusive)", filters.item_group]
+	if filters.prepaid_package:
+		narrowed["prepaid_package"] = filters.prepaid_package
+	return {
+		group_field: _("Total"),
+		**total,
+		"currency": currency,
+		"is_total": 1,
+		"drilldown": drilldown(filters, narrowed),
+	}
+
+
+def drilldown(filters, narrowed: dict) -> dict[str, dict]:
+	"""Per figure, the Package Ledger Entry filters that select exactly the entries it sums."""
+	base = {"company": filters.company, "is_cancelled": 0, **narrowed}
+	from_date, to_date = str(filters.from_date), str(filters.to_date)
+	period = ["between", [from_date, to_date]]
+	filters_by_figure = {
+		"opening": {**base, "posting_date": ["<", from_date]},
+		"closing": {**base, "posting_date": ["<=", to_date]},
+	}
+	for name, events in MOVEMENTS:
+		filters_by_figure[name] = {**base, "event": ["in", list(events)], "posting_date": period}
+	return filters_by_figure
+
+
+def get_report_summary(total: dict | None, totals: dict, currency: str) -> list[dict]:
+	labels = movement_labels()
+	opening = total["opening"] if total else 0
+	closing = total["closing"] if total else 0
+	movements = flt(sum(total[name] for name, _events in MOVEMENTS)) if total else 0
+	return [
+		{"value": opening, "label": labels["opening"], "datatype": "Currency", "currency": currency},
+		{"value": movements, "label": _("Net Movements"), "datatype": "Currency", "currency": currency},
+		{"value": closing, "label": labels["closing"], "datatype": "Currency", "currency": currency},
+		{
+			"value": totals["gl_balance"],
+			"label": _("Deferred Revenue in the General Ledger"),
+			"datatype": "Currency",
+			"currency": currency,
+			"indicator": "Blue",
+		},
+		{
+			"value": totals["difference"],
+			"label": _("Difference"),
+			"datatype": "Currency",
+			"currency": currency,
+			"indicator": "Green" if not totals["difference"] else "Red",
+		},
+	]
+
+
+def summary_note(filters) -> str | None:
+	if filters.item_group or filters.prepaid_package:
+		return _(
+			"The rows follow the filters; the General Ledger and the difference cover every package of {0}."
+		).format(frappe.bold(filters.company))
+	return None
