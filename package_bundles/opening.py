@@ -22,7 +22,7 @@ from frappe.query_builder import DocType
 from frappe.utils import flt, getdate
 
 from package_bundles import engine, package_ledger
-from package_bundles.accounting import company_cost_center, item_cost_center, item_income_account
+from package_bundles.accounting import company_cost_center
 from package_bundles.catalog import clear_catalog_cache
 from package_bundles.engine.state import CANCEL_PURCHASE
 from package_bundles.exceptions import OpeningAlreadyImportedError, OpeningImportError
@@ -35,6 +35,7 @@ from package_bundles.package_bundles.doctype.prepaid_package.prepaid_package imp
 	currency_precision,
 	whole_number_uoms,
 )
+from package_bundles.sale import balance_line
 
 UPON_PURCHASE = "Upon Purchase"
 
@@ -362,21 +363,7 @@ def new_opening_balance(doc, rows):
 	)
 	for row in rows:
 		item = package_items[row.item_code]
-		balance.append(
-			"items",
-			{
-				"item_code": item.item_code,
-				"item_name": item.item_name,
-				"item_group": item.item_group,
-				"uom": item.uom,
-				"whole_number": int(item.uom in whole_uoms),
-				"is_stock_item": item.is_stock_item,
-				"qty_purchased": flt(row.units_left),
-				"allocated_amount": flt(row.value_left),
-				"income_account": item_income_account(item.item_code, doc.company),
-				"cost_center": item_cost_center(item.item_code, doc.company),
-			},
-		)
+		balance.append("items", balance_line(item, row.units_left, row.value_left, doc.company, whole_uoms))
 	return write_balance(balance)
 
 

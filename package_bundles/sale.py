@@ -157,12 +157,14 @@ def validate_purchase_qty(doc, row):
 def validate_purchase_rate(doc, row, package):
 	"""The print rate is the package price (its gross where taxes are inclusive); no discount on it."""
 	expected = (doc.flags.package_rates or {}).get(row_key(row), flt(package.package_price))
-	precision = row.precision("rate")
-	if (
-		flt(row.rate, precision) != flt(expected, precision)
-		or flt(row.discount_percentage)
-		or flt(row.discount_amount)
-	):
+	if flt(row.discount_percentage) or flt(row.discount_amount):
+		frappe.throw(
+			_(
+				"Row #{0}: A discount cannot be given on package {1}, at the till or on an invoice; edit the package price instead."
+			).format(row.idx, frappe.bold(package.name)),
+			PackageRateError,
+		)
+	if flt(row.rate, row.precision("rate")) != flt(expected, row.precision("rate")):
 		frappe.throw(
 			_(
 				"Row #{0}: The rate of package {1} is {2}; it cannot be changed on the invoice. Edit the package price instead."
@@ -247,21 +249,28 @@ def new_balance(doc, row, package, price: Decimal, whole_uoms: set[str], dimensi
 	for item, allocated in zip(package.items, allocations, strict=True):
 		balance.append(
 			"items",
-			{
-				"item_code": item.item_code,
-				"item_name": item.item_name,
-				"item_group": item.item_group,
-				"uom": item.uom,
-				"whole_number": int(item.uom in whole_uoms),
-				"is_stock_item": item.is_stock_item,
-				"qty_purchased": item.qty,
-				"allocated_amount": flt(allocated),
-				"income_account": item_income_account(item.item_code, doc.company),
-				"cost_center": item_cost_center(item.item_code, doc.company) or row.cost_center,
-			},
+			balance_line(
+				item, item.qty, allocated, doc.company, whole_uoms, fallback_cost_center=row.cost_center
+			),
 		)
 	write_balance(balance)
 	return balance
+
+
+def balance_line(item, qty, allocated, company: str, whole_uoms: set[str], fallback_cost_center=None) -> dict:
+	"""A balance line's terms: the package item as sold, its units and its allocation."""
+	return {
+		"item_code": item.item_code,
+		"item_name": item.item_name,
+		"item_group": item.item_group,
+		"uom": item.uom,
+		"whole_number": int(item.uom in whole_uoms),
+		"is_stock_item": item.is_stock_item,
+		"qty_purchased": flt(qty),
+		"allocated_amount": flt(allocated),
+		"income_account": item_income_account(item.item_code, company),
+		"cost_center": item_cost_center(item.item_code, company) or fallback_cost_center,
+	}
 
 
 def expiry_date_for(package, purchase_date):

@@ -46,6 +46,7 @@ from package_bundles.test_fixtures import (
 	make_package,
 	reset_settings,
 )
+from package_bundles.test_fixtures import make_patient as make_named_patient
 from package_bundles.testing import IGNORED_TEST_RECORDS, PackageTestCase, invariant_problems
 
 test_ignore = IGNORED_TEST_RECORDS
@@ -59,16 +60,7 @@ def day(offset: int):
 
 def make_patient() -> str:
 	"""A patient of this test alone, so nothing another test committed shares their balances."""
-	name = f"PKT Opening Patient {frappe.generate_hash(length=6)}"
-	return get_or_make(
-		"Customer",
-		name,
-		{
-			"customer_name": name,
-			"customer_group": frappe.db.get_value("Customer Group", {"is_group": 0}),
-			"territory": frappe.db.get_value("Territory", {"is_group": 0}),
-		},
-	).name
+	return make_named_patient(f"PKT Opening Patient {frappe.generate_hash(length=6)}")
 
 
 def line(customer, reference, purchase_date, expiry_date, item_code, qty, value, package="Postpartum Care"):
