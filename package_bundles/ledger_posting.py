@@ -85,7 +85,11 @@ class LedgerPosting:
 			refuse(error, line.balance, line.item_code, context)
 		self.states[line_name] = result.state
 		income = (income or self.own_income(line)).with_fallback(fallback)
-		breakage = self.breakage_key(line).with_fallback(fallback)
+		reversing_breakage = any(m.event == events.BREAKAGE_REVERSAL for m in result.movements)
+		# breakage goes back to the account it was booked to, whatever the settings say today
+		breakage = (
+			self.booked_breakage_key(line) if reversing_breakage else self.breakage_key(line)
+		).with_fallback(fallback)
 		for movement in result.movements:
 			key = breakage if movement.event in (events.BREAKAGE, events.BREAKAGE_REVERSAL) else income
 			self.entries.append(
@@ -118,6 +122,12 @@ class LedgerPosting:
 	def breakage_key(self, line) -> AccountKey:
 		account = get_breakage_income_account(line.company) or line.income_account
 		return key_of(account, line.cost_center, line.project, line.dimensions)
+
+	def booked_breakage_key(self, line) -> AccountKey:
+		booked = package_ledger.live_entries(package_balance_item=line.name, event=events.BREAKAGE)
+		if not booked:
+			return self.breakage_key(line)
+		return key_of(booked[-1].income_account, booked[-1].cost_center, line.project, line.dimensions)
 
 	def opening_key(self, line) -> AccountKey:
 		return key_of(

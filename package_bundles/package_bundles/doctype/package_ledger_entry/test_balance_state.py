@@ -124,6 +124,23 @@ class TestBalanceState(PackageTestCase):
 		self.assertEqual(round(gl_balance(VISIT_INCOME), 2), -540)
 		self.assert_exact()
 
+	def test_a_refund_takes_breakage_back_from_the_account_it_was_booked_to(self):
+		breakage_income = account("Breakage Income")
+		reset_settings(accounts=[{"company": COMPANY, "breakage_income_account": breakage_income}])
+		package = make_package(name="Five Day Care", valid_for_days=5)
+		purchase = make_invoice([(package.item, 1)], posting_date=add_days(nowdate(), -10))
+		pay(purchase)
+		expiry.expire_balances()
+		self.assertEqual(round(gl_balance(breakage_income), 2), -720)
+
+		reset_settings(accounts=[])  # the practice now books breakage to each item's income account
+		credit_note = make_sales_return(purchase.name)
+		credit_note.insert()
+		credit_note.submit()
+		self.assertEqual(round(gl_balance(breakage_income), 2), 0)
+		self.assertEqual(round(gl_balance(VISIT_INCOME), 2), 0)
+		self.assert_exact()
+
 	def test_cancelling_a_purchase_after_breakage_takes_the_breakage_back(self):
 		package = make_package(name="Five Day Care", valid_for_days=5)
 		purchase = make_invoice([(package.item, 1)], posting_date=add_days(nowdate(), -10))
