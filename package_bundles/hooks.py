@@ -25,6 +25,11 @@ doctype_js = {
 	"Customer": ["public/js/package_balances.js", "public/js/customer.js"],
 }
 
+# Printing
+# --------
+# the Package Receipt print format reads what it prints about packages from here
+jinja = {"methods": ["package_bundles.receipt.package_receipt"]}
+
 # Document Events
 # ---------------
 doc_events = {
