@@ -25,6 +25,9 @@ doctype_js = {
 	"Customer": ["public/js/package_balances.js", "public/js/customer.js"],
 }
 
+# the Customer form's Connections list its package balances and redemptions
+override_doctype_dashboards = {"Customer": ["package_bundles.connections.customer_connections"]}
+
 # Printing
 # --------
 # the Package Receipt print format reads what it prints about packages from here
