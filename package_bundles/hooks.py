@@ -61,7 +61,7 @@ doc_events = {
 # Scheduled Tasks
 # ---------------
 scheduler_events = {
-	"daily": ["package_bundles.expiry.expire_balances"],
+	"daily": ["package_bundles.expiry.expire_balances", "package_bundles.reminders.send_expiry_reminders"],
 }
 
 # Testing
