@@ -101,6 +101,15 @@ class TestPackageReceipt(PackageTestCase):
 		third = make_invoice([(VISIT, 1)])
 		self.assertEqual(package_receipt(third)[third.items[0].name].qty_left, 2)
 
+	def test_a_cancelled_visit_still_prints_what_it_redeemed(self):
+		self.second_visit.cancel()
+		receipt = package_receipt(self.second_visit)
+		self.assertEqual([receipt[row.name].qty_left for row in self.second_visit.items], [1, 1])
+		# for the visits around it, the cancelled one never happened
+		self.assertEqual(package_receipt(self.first_visit)[self.first_visit.items[0].name].qty_left, 3)
+		later = make_invoice([(VISIT, 1)])
+		self.assertEqual(package_receipt(later)[later.items[0].name].qty_left, 2)
+
 	def test_an_earlier_dated_visit_counts_before_later_ones(self):
 		backdated = make_invoice([(LAB, 1)], posting_date=day(-3))
 		receipt = package_receipt(backdated)[backdated.items[0].name]
