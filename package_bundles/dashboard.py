@@ -165,7 +165,6 @@ def deferred_liability_by_month(filters: str | dict | None = None, to_date: str 
 	return {
 		"labels": [month_label(month) for month in months],
 		"datasets": [{"name": _("Deferred Revenue"), "values": values}],
-		"fieldtype": "Currency",
 	}
 
 
@@ -210,7 +209,7 @@ def month_key(column):
 
 
 def month_label(month) -> str:
-	return format_date(month, "MMM yyyy")
+	return format_date(month, "MMM ''yy")
 
 
 # --- filters and permissions -----------------------------------------------------
