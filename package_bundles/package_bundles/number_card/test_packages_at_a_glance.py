@@ -85,6 +85,7 @@ class TestPackagesAtAGlance(PackageTestCase):
 	def setUp(self):
 		super().setUp()
 		self.before = figures()
+		self.chart_before = dashboard.deferred_liability_by_month(FILTERS)["datasets"][0]["values"]
 		self.customer = make_customer()
 		package = make_package()
 		self.purchase = make_invoice(
@@ -142,10 +143,12 @@ class TestPackagesAtAGlance(PackageTestCase):
 			get_totals(COMPANY, min(get_last_day(month), getdate(nowdate())))["deferred"] for month in months
 		]
 		self.assertEqual(chart["datasets"][0]["values"], expected)
-		# two months ago the sale, last month a visit (135), this month the kit (72) and Quick Labs (100)
-		values = chart["datasets"][0]["values"]
-		self.assertEqual(round(values[-2] - values[-3], 2), -135)
-		self.assertEqual(round(values[-1] - values[-2], 2), -72 + 100)
+		# this test's documents: two months ago the sale (720), last month a visit (-135),
+		# this month the kit (-72) and Quick Labs (+100)
+		added = [
+			round(a - b, 2) for a, b in zip(chart["datasets"][0]["values"], self.chart_before, strict=True)
+		]
+		self.assertEqual(added, [0] * 9 + [720, 585, 613])
 
 	def test_redemptions_chart_is_the_usage_report_by_item_group(self):
 		chart = dashboard.redemptions_by_item_group(FILTERS)
