@@ -28,6 +28,14 @@ doctype_js = {
 # a ticket a package covers in full completes on the POS page with nothing to pay
 page_js = {"point-of-sale": "public/js/point_of_sale.js"}
 
+# the Customer form's Connections list its package balances and redemptions
+override_doctype_dashboards = {"Customer": ["package_bundles.connections.customer_connections"]}
+
+# Printing
+# --------
+# the Package Receipt print format reads what it prints about packages from here
+jinja = {"methods": ["package_bundles.receipt.package_receipt"]}
+
 # Document Events
 # ---------------
 doc_events = {
@@ -86,7 +94,7 @@ override_whitelisted_methods = {
 # Scheduled Tasks
 # ---------------
 scheduler_events = {
-	"daily": ["package_bundles.expiry.expire_balances"],
+	"daily": ["package_bundles.expiry.expire_balances", "package_bundles.reminders.send_expiry_reminders"],
 }
 
 # Testing

@@ -4,6 +4,8 @@ import frappe
 from frappe import _
 from frappe.custom.doctype.custom_field.custom_field import create_custom_fields
 
+from package_bundles.reminders import make_expiry_reminder_template
+
 PACKAGE_MANAGER = "Package Manager"
 PACKAGES_ITEM_GROUP = "Packages"
 
@@ -12,12 +14,14 @@ def after_install():
 	create_custom_fields(get_custom_fields(), ignore_validate=True)
 	make_package_manager_role()
 	make_packages_item_group()
+	make_expiry_reminder_template()
 
 
 def after_migrate():
 	create_custom_fields(get_custom_fields(), ignore_validate=True)
 	delete_custom_fields(OBSOLETE_CUSTOM_FIELDS)
 	make_package_manager_role()
+	make_expiry_reminder_template()
 
 
 def before_uninstall():

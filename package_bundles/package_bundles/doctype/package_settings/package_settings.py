@@ -4,7 +4,7 @@
 import frappe
 from frappe import _
 from frappe.model.document import Document
-from frappe.utils import flt
+from frappe.utils import cint, flt
 
 from package_bundles.exceptions import DeferredAccountMissingError, PackageError
 
@@ -24,13 +24,17 @@ class PackageSettings(Document):
 
 		accounts: DF.Table[PackageSettingsAccount]
 		allow_unused_refund: DF.Check
+		expiry_reminder_template: DF.Link | None
 		package_before_membership: DF.Check
 		recognize_breakage: DF.Check
+		reminder_days: DF.Int
 		require_full_payment: DF.Check
+		send_expiry_reminders: DF.Check
 	# end: auto-generated types
 
 	def validate(self):
 		self.validate_accounts()
+		self.validate_reminders()
 
 	def validate_accounts(self):
 		seen = set()
@@ -52,6 +56,10 @@ class PackageSettings(Document):
 						),
 						PackageError,
 					)
+
+	def validate_reminders(self):
+		if self.send_expiry_reminders and cint(self.reminder_days) < 1:
+			frappe.throw(_("Days Before Expiry must be at least 1 to send expiry reminders"), PackageError)
 
 
 def get_settings() -> "PackageSettings":
