@@ -186,9 +186,17 @@ def reminder_context(balance: frappe._dict, items: list[frappe._dict], today) ->
 
 
 def make_expiry_reminder_template() -> None:
-	"""Ship the editable template once; a practice's edits are never overwritten."""
-	if frappe.db.exists("Email Template", DEFAULT_TEMPLATE):
-		return
+	"""Ship the editable template once; a practice's edits are never overwritten.
+
+	Package Settings points at it only once it exists (a default on the field would make the
+	settings' first save at install refer to a template not made yet)."""
+	if not frappe.db.exists("Email Template", DEFAULT_TEMPLATE):
+		insert_expiry_reminder_template()
+	if not frappe.db.get_single_value("Package Settings", "expiry_reminder_template"):
+		frappe.db.set_single_value("Package Settings", "expiry_reminder_template", DEFAULT_TEMPLATE)
+
+
+def insert_expiry_reminder_template() -> None:
 	frappe.get_doc(
 		{
 			"doctype": "Email Template",
