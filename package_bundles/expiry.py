@@ -22,11 +22,54 @@ EXPIRING_STATUSES = ("Active", "Awaiting Payment")
 UPON_CONSUMPTION = "Upon Consumption"
 
 
-def expire_balances(today=None) -> dict:
-	"""Scheduler (daily). Each balance in its own savepoint: one failure is logged, the rest go on."""
+# balances per background job: each batch is committed on its own
+BATCH_SIZE = 250
+
+
+def enqueue_expiry(today=None) -> int:
+	"""Scheduler (daily): the balances to expire, in batches on the long queue.
+
+	A batch is committed when it ends; if a worker dies mid-batch its uncommitted part is
+	rolled back and picked up by the next run, and a balance already expired is left alone,
+	so nothing is posted twice. Returns the number of batches queued.
+	"""
+	today = getdate(today or nowdate())
+	batches = expiry_batches(balances_to_expire(today))
+	for batch in batches:
+		frappe.enqueue(
+			"package_bundles.expiry.expire_batch",
+			queue="long",
+			timeout=3600,
+			balances=batch,
+			today=str(today),
+			# the same batch is not queued twice while it waits (a re-run the same day)
+			job_id=f"package_expiry::{frappe.local.site}::{today}::{batch[0]}",
+			deduplicate=True,
+		)
+	return len(batches)
+
+
+def expiry_batches(names: list[str], size: int | None = None) -> list[list[str]]:
+	size = size or BATCH_SIZE
+	return [names[start : start + size] for start in range(0, len(names), size)]
+
+
+def expire_balances(today=None, batch_size: int | None = None) -> dict:
+	"""Expire every balance due, batch after batch in this process (what the queued jobs do, at once)."""
 	today = getdate(today or nowdate())
 	outcome = {"expired": [], "failed": []}
-	for name in balances_to_expire(today):
+	for batch in expiry_batches(balances_to_expire(today), batch_size):
+		batch_outcome = expire_batch(batch, today)
+		outcome["expired"] += batch_outcome["expired"]
+		outcome["failed"] += batch_outcome["failed"]
+	return outcome
+
+
+def expire_batch(balances: list[str], today) -> dict:
+	"""Each balance in its own savepoint: one failure is logged and skipped, the rest go on."""
+	today = getdate(today)
+	outcome = {"expired": [], "failed": []}
+	for name in balances:
 		savepoint = f"expire_{frappe.generate_hash(length=8)}"
 		frappe.db.savepoint(savepoint)
 		try:
@@ -40,6 +83,9 @@ def expire_balances(today=None) -> dict:
 				reference_doctype="Package Balance",
 				reference_name=name,
 			)
+		frappe.db.release_savepoint(savepoint)
+	if not frappe.flags.in_test:
+		frappe.db.commit()  # nosemgrep: the batch is the unit of work of a background job
 	return outcome
 
 

@@ -94,7 +94,7 @@ override_whitelisted_methods = {
 # Scheduled Tasks
 # ---------------
 scheduler_events = {
-	"daily": ["package_bundles.expiry.expire_balances", "package_bundles.reminders.send_expiry_reminders"],
+	"daily": ["package_bundles.expiry.enqueue_expiry", "package_bundles.reminders.send_expiry_reminders"],
 }
 
 # Testing

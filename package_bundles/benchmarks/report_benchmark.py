@@ -1,22 +1,29 @@
-"""Time the four package reports on synthetic data, and count their queries.
+"""Time the four package reports and the expiry job on synthetic data, and count queries.
 
     bench --site test_site2 execute package_bundles.benchmarks.report_benchmark.run \
         --kwargs "{'balances': 10000}"
 
 Builds ``balances`` Package Balances of the worked example (SPEC §6: 4 visits, a kit,
-2 labs, sold for 720), each with its items, its Sale ledger entries, one redeemed
-visit (ledger entry and Package Redemption) and the GL rows those vouchers would
-have posted, all with frappe.db.bulk_insert in the practice of the test fixtures.
-Every report's execute() is then timed and its SQL statements counted. Everything
-written is rolled back at the end, whatever happens.
+2 labs, sold for 720) over a year of history, four per patient, each with its items, its
+Sale ledger entries, one redeemed visit (ledger entry and Package Redemption) and the GL
+rows those vouchers would have posted, all with frappe.db.bulk_insert in the practice of
+the test fixtures. One balance in ten is past its expiry date.
+
+Every report view is then timed and its SQL statements counted: the summary a report
+opens on, one patient's detail, and the detail of everything (which the desk runs as a
+Prepared Report in the background). Last, the expiry job runs over the expired tenth as
+one worker would, batch after batch, with its time and the process's memory per batch.
+Everything written is rolled back at the end, whatever happens.
 """
 
+import resource
 import time
 from contextlib import contextmanager
 
 import frappe
 from frappe.utils import add_days, getdate, now, nowdate
 
+from package_bundles import expiry
 from package_bundles.package_bundles.report.package_balances import package_balances
 from package_bundles.package_bundles.report.package_billed_revenue import package_billed_revenue
 from package_bundles.package_bundles.report.package_deferred_revenue import package_deferred_revenue
@@ -32,14 +39,15 @@ from package_bundles.test_fixtures import (
 	PRODUCT_INCOME,
 	VISIT,
 	VISIT_INCOME,
-	get_or_make,
 	make_practice,
 )
 
-BENCHMARK_CUSTOMER = "PKT Benchmark Patient"
 BENCHMARK_PACKAGE = "Benchmark Postpartum Care"
+BALANCES_PER_CUSTOMER = 4
+EXPIRED_EVERY = 10  # one balance in ten is past its expiry date
 DAYS_OF_HISTORY = 365
 RUNS = 3
+DETAIL_RUNS = 2
 
 # item, name, group, qty, allocated, income account (SPEC §6)
 LINES = (
@@ -50,35 +58,69 @@ LINES = (
 VISIT_VALUE = 135
 
 
-def run(balances: int = 10000, explain: bool = False) -> list[dict]:
+def run(balances: int = 10000, explain: bool = False, expire: bool = True) -> list[dict]:
 	make_practice()
 	frappe.db.commit()  # the shared practice of the tests, as their setUpClass commits it
 	try:
 		started = time.perf_counter()
 		make_synthetic_data(int(balances))
 		print(f"synthetic data: {int(balances)} balances in {time.perf_counter() - started:.1f} s")
-		results = [time_report(label, report, filters, explain) for label, report, filters in report_runs()]
+		results = [time_report(*view, explain=explain) for view in report_runs()]
 		print_table(results)
 		totals = package_deferred_revenue.get_totals(COMPANY, nowdate())
 		print(f"reconciliation as of today: {totals}")
+		if expire:
+			time_expiry()
 		return results
 	finally:
 		frappe.db.rollback()
 
 
+def benchmark_customer(number: int = 0) -> str:
+	return f"PKT Bench Patient {number:06d}"
+
+
 def report_runs() -> list[tuple]:
+	"""(label, kind, report, filters): the view a report opens on, one patient, everything."""
 	period = {"from_date": add_days(nowdate(), -DAYS_OF_HISTORY), "to_date": nowdate()}
+	as_of = {"as_of_date": nowdate()}
+	one = {"customer": benchmark_customer(0)}
+	everything = {"show_details": 1}
 	return [
-		("Package Deferred Revenue", package_deferred_revenue, {"as_of_date": nowdate()}),
+		("Package Deferred Revenue", "summary", package_deferred_revenue, as_of),
 		(
-			"Package Deferred Revenue (customer, item group)",
+			"Package Deferred Revenue by customer",
+			"summary",
 			package_deferred_revenue,
-			{"as_of_date": nowdate(), "customer": BENCHMARK_CUSTOMER, "item_group": "PKT Visits"},
+			{**as_of, "group_by": "Customer"},
 		),
-		("Package Billed Revenue", package_billed_revenue, period),
-		("Package Billed Revenue (grouped)", package_billed_revenue, {**period, "group_by_item_group": 1}),
-		("Package Balances", package_balances, {}),
-		("Package Usage", package_usage, period),
+		(
+			"Package Deferred Revenue, customer and item group",
+			"one customer",
+			package_deferred_revenue,
+			{**as_of, **one, "item_group": "PKT Visits"},
+		),
+		(
+			"Package Deferred Revenue (all lines)",
+			"background",
+			package_deferred_revenue,
+			{**as_of, **everything},
+		),
+		("Package Billed Revenue", "summary", package_billed_revenue, period),
+		("Package Billed Revenue", "one customer", package_billed_revenue, {**period, **one}),
+		(
+			"Package Billed Revenue (all lines)",
+			"background",
+			package_billed_revenue,
+			{**period, **everything},
+		),
+		("Package Balances", "summary", package_balances, {}),
+		("Package Balances by status", "summary", package_balances, {"group_by": "Status"}),
+		("Package Balances", "one customer", package_balances, one),
+		("Package Balances (all)", "background", package_balances, everything),
+		("Package Usage", "summary", package_usage, period),
+		("Package Usage", "one customer", package_usage, {**period, **one}),
+		("Package Usage (all rows)", "background", package_usage, {**period, **everything}),
 	]
 
 
@@ -101,11 +143,11 @@ def recording_queries():
 		frappe.db.sql = original
 
 
-def time_report(label: str, report, filters: dict, explain: bool) -> dict:
+def time_report(label: str, kind: str, report, filters: dict, explain: bool = False) -> dict:
 	"""The first run fills caches (meta, company, currency); later runs show the report's own queries."""
 	filters = {"company": COMPANY, **filters}
 	timings, statements_per_run = [], []
-	for _run in range(RUNS):
+	for _run in range(DETAIL_RUNS if kind == "background" else RUNS):
 		with recording_queries() as statements:
 			started = time.perf_counter()
 			rows = report.execute(frappe._dict(filters))[1]
@@ -115,6 +157,7 @@ def time_report(label: str, report, filters: dict, explain: bool) -> dict:
 		print_plans(label, statements_per_run[-1])
 	return {
 		"report": label,
+		"kind": kind,
 		"rows": len(rows),
 		"first_queries": len(statements_per_run[0]),
 		"queries": len(statements_per_run[-1]),
@@ -133,22 +176,80 @@ def print_plans(label: str, statements: list[tuple]) -> None:
 
 def print_table(results: list[dict]) -> None:
 	header = (
-		f"{'report':<50} {'rows':>7} {'queries (cold)':>15} {'queries':>8} {'first ms':>9} {'best ms':>8}"
+		f"{'report':<52} {'view':<13} {'rows':>7} {'queries (cold)':>15} {'queries':>8}"
+		f" {'first ms':>9} {'best ms':>8}"
 	)
 	print(header)
 	print("-" * len(header))
 	for r in results:
 		print(
-			f"{r['report']:<50} {r['rows']:>7} {r['first_queries']:>15} {r['queries']:>8}"
+			f"{r['report']:<52} {r['kind']:<13} {r['rows']:>7} {r['first_queries']:>15} {r['queries']:>8}"
 			f" {r['first_ms']:>9} {r['best_ms']:>8}"
 		)
+
+
+def time_expiry() -> dict:
+	"""The expiry job over every balance due, as one worker runs its batches, with memory per batch.
+
+	The batches' commits are skipped so that the run can be rolled back like the rest.
+	"""
+	today = getdate(nowdate())
+	due = expiry.balances_to_expire(today)
+	batches = expiry.expiry_batches(due)
+	rss_per_batch = []
+	outcome = {"expired": 0, "failed": 0}
+	peak_before = peak_rss_mb()
+	with commits_skipped():
+		started = time.perf_counter()
+		for batch in batches:
+			result = expiry.expire_batch(batch, today)
+			outcome["expired"] += len(result["expired"])
+			outcome["failed"] += len(result["failed"])
+			rss_per_batch.append(current_rss_mb())
+		elapsed = time.perf_counter() - started
+	journal_entries = frappe.db.count(
+		"Journal Entry", {"package_balance": ["is", "set"], "docstatus": 1, "company": COMPANY}
+	)
+	print(
+		f"expiry job: {len(due)} balances due in {len(batches)} batches of {expiry.BATCH_SIZE}:"
+		f" {outcome['expired']} expired, {outcome['failed']} failed, {journal_entries} breakage Journal"
+		f" Entries, {elapsed:.1f} s ({elapsed / max(len(due), 1) * 1000:.0f} ms per balance)"
+	)
+	if rss_per_batch:
+		print(
+			f"memory: peak RSS {peak_before:.0f} MB before the job, {peak_rss_mb():.0f} MB after;"
+			f" RSS after the first batch {rss_per_batch[0]:.0f} MB, after the last {rss_per_batch[-1]:.0f} MB,"
+			f" highest {max(rss_per_batch):.0f} MB"
+		)
+	return {"due": len(due), "seconds": elapsed, **outcome}
+
+
+@contextmanager
+def commits_skipped():
+	commit = frappe.db.commit
+	frappe.db.commit = lambda *args, **kwargs: None
+	try:
+		yield
+	finally:
+		frappe.db.commit = commit
+
+
+def peak_rss_mb() -> float:
+	return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def current_rss_mb() -> float:
+	with open("/proc/self/status") as status:
+		for line in status:
+			if line.startswith("VmRSS:"):
+				return int(line.split()[1]) / 1024
+	return 0.0
 
 
 # --- synthetic data ------------------------------------------------------------
 
 
 def make_synthetic_data(count: int) -> None:
-	customer = benchmark_customer()
 	rows = {
 		"Package Balance": [],
 		"Package Balance Item": [],
@@ -156,34 +257,44 @@ def make_synthetic_data(count: int) -> None:
 		"Package Redemption": [],
 	}
 	rows["GL Entry"] = []
+	rows["Customer"] = make_customers(-(-count // BALANCES_PER_CUSTOMER))
 	today = getdate(nowdate())
 	for number in range(count):
-		sold_on = add_days(today, -(number % DAYS_OF_HISTORY) - 1)
-		add_balance(rows, number, customer, sold_on, add_days(sold_on, 1))
+		customer = benchmark_customer(number // BALANCES_PER_CUSTOMER)
+		if number % EXPIRED_EVERY == 0:
+			# sold 2 to 11 months ago, expired a month after
+			sold_on = add_days(today, -60 - (number % 300))
+			expiry_date = add_days(sold_on, 30)
+		else:
+			sold_on = add_days(today, -(number % DAYS_OF_HISTORY) - 1)
+			# every third of the others expires a year after purchase, the rest never
+			expiry_date = add_days(sold_on, 365) if number % 3 == 0 else None
+		add_balance(rows, number, customer, sold_on, add_days(sold_on, 1), expiry_date)
 	for doctype, values in rows.items():
 		insert(doctype, values)
 
 
-def benchmark_customer() -> str:
-	return get_or_make(
-		"Customer",
-		BENCHMARK_CUSTOMER,
+def make_customers(count: int) -> list[dict]:
+	group = frappe.db.get_value("Customer Group", {"is_group": 0})
+	territory = frappe.db.get_value("Territory", {"is_group": 0})
+	return [
 		{
-			"customer_name": BENCHMARK_CUSTOMER,
-			"customer_group": frappe.db.get_value("Customer Group", {"is_group": 0}),
-			"territory": frappe.db.get_value("Territory", {"is_group": 0}),
-		},
-	).name
+			"name": benchmark_customer(number),
+			"customer_name": benchmark_customer(number),
+			"customer_type": "Individual",
+			"customer_group": group,
+			"territory": territory,
+		}
+		for number in range(count)
+	]
 
 
-def add_balance(rows: dict, number: int, customer: str, sold_on, redeemed_on) -> None:
+def add_balance(rows: dict, number: int, customer: str, sold_on, redeemed_on, expiry_date) -> None:
 	balance = f"PKB-BENCH-{number:06d}"
 	purchase_invoice = f"BENCH-SINV-{number:06d}"
 	redemption_invoice = f"BENCH-SINV-R-{number:06d}"
 	journal_entry = f"BENCH-JV-{number:06d}"
 	redemption = f"PKR-BENCH-{number:06d}"
-	# every third balance expires a year after purchase; the others never do
-	expiry_date = add_days(sold_on, 365) if number % 3 == 0 else None
 
 	rows["Package Balance"].append(
 		{
@@ -203,6 +314,8 @@ def add_balance(rows: dict, number: int, customer: str, sold_on, redeemed_on) ->
 			"total_recognized": VISIT_VALUE,
 			"total_deferred": 720 - VISIT_VALUE,
 			"deferred_revenue_account": DEFERRED,
+			"cost_center": MAIN_COST_CENTER,
+			"invoice_type": "Sales Invoice",
 		}
 	)
 	for idx, (item_code, item_name, item_group, qty, allocated, income_account) in enumerate(LINES, start=1):

@@ -2,6 +2,7 @@
 
 import frappe
 from frappe import _
+from frappe.permissions import get_allowed_docs_for_doctype, get_user_permissions
 from frappe.query_builder import DocType
 from frappe.utils import getdate
 
@@ -36,3 +37,89 @@ def company_currency(company: str) -> str:
 
 def money_precision(company: str) -> int:
 	return currency_precision(company_currency(company))
+
+
+# --- summary first -----------------------------------------------------------------------------
+
+# what a summary can be grouped by, and the column each names
+GROUP_BY_FIELDS = {
+	"Item Group": ("item_group", "Item Group"),
+	"Prepaid Package": ("prepaid_package", "Prepaid Package"),
+	"Customer": ("customer", "Customer"),
+}
+DEFAULT_GROUP_BY = "Item Group"
+
+
+def summary_group_by(filters, choices: dict | None = None) -> str | None:
+	"""The field the report's summary groups by, or None when it shows detail.
+
+	Detail is shown when asked for (Show Details) or when the report is filtered narrowly,
+	to one customer: its rows are few whatever the size of the practice.
+	"""
+	if filters.get("show_details") or filters.get("customer"):
+		return None
+	choices = choices or GROUP_BY_FIELDS
+	group_by = filters.get("group_by") or DEFAULT_GROUP_BY
+	if group_by not in choices:
+		frappe.throw(
+			_("Group By must be one of {0}").format(", ".join(_(choice) for choice in choices)),
+			frappe.ValidationError,
+		)
+	return choices[group_by][0]
+
+
+def group_column(filters, choices: dict | None = None) -> dict:
+	choices = choices or GROUP_BY_FIELDS
+	group_by = filters.get("group_by") or DEFAULT_GROUP_BY
+	fieldname, doctype = choices[group_by]
+	if not doctype:
+		return {"label": _(group_by), "fieldname": fieldname, "fieldtype": "Data", "width": 160}
+	return {
+		"label": _(group_by),
+		"fieldname": fieldname,
+		"fieldtype": "Link",
+		"options": doctype,
+		"width": 200,
+	}
+
+
+# --- user permissions --------------------------------------------------------------------------
+
+
+def apply_user_permissions(filters, ref_doctype: str) -> None:
+	"""User Permissions on Company and Customer hold in the reports as they do in lists.
+
+	A company the user may not see is refused; a user limited to some customers sees only
+	theirs (``filters.permitted_customers``, None when unrestricted).
+	"""
+	companies = permitted_values("Company", ref_doctype)
+	if companies is not None and filters.company not in companies:
+		frappe.throw(
+			_("You are not permitted to see packages of company {0}").format(frappe.bold(filters.company)),
+			frappe.PermissionError,
+		)
+	filters.permitted_customers = permitted_values("Customer", ref_doctype)
+	if (
+		filters.get("customer")
+		and filters.permitted_customers is not None
+		and filters.customer not in filters.permitted_customers
+	):
+		frappe.throw(
+			_("You are not permitted to see packages of customer {0}").format(frappe.bold(filters.customer)),
+			frappe.PermissionError,
+		)
+
+
+def permitted_values(doctype: str, ref_doctype: str) -> list[str] | None:
+	"""The documents a User Permission limits the user to for this doctype, None when none does."""
+	user_permissions = get_user_permissions(frappe.session.user)
+	if not user_permissions.get(doctype):
+		return None
+	allowed = get_allowed_docs_for_doctype(user_permissions[doctype], ref_doctype)
+	return list(allowed) or None
+
+
+def where_permitted(query, customer_field, filters):
+	if filters.get("permitted_customers") is not None:
+		query = query.where(customer_field.isin(filters.permitted_customers or [""]))
+	return query

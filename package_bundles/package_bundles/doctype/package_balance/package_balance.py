@@ -87,3 +87,6 @@ def write_balance(balance: PackageBalance):
 def on_doctype_update():
 	frappe.db.add_index("Package Balance", ["customer", "company", "status"])
 	frappe.db.add_index("Package Balance", ["status", "expiry_date"])
+	# the Package Balances report: a company's balances, by package or status
+	frappe.db.add_index("Package Balance", ["company", "prepaid_package", "status"])
+	frappe.db.add_index("Package Balance", ["company", "status"])

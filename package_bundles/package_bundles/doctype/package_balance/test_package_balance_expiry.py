@@ -164,3 +164,74 @@ class TestExpiry(PackageTestCase):
 			expiry.extend_expiry(balance.name, add_days(nowdate(), 60), " ")
 		with self.assertRaises(PackageValidityError):
 			expiry.extend_expiry(balance.name, add_days(nowdate(), 2), "earlier than now")
+
+
+class TestExpiryJob(PackageTestCase):
+	"""The daily job at scale: batches on the long queue, each committed, resumable (issue 12)."""
+
+	def sell_expiring_balances(self, count: int) -> list[str]:
+		package = make_package(name="Batch Expiring Care", valid_for_days=5)
+		purchase = make_invoice([(package.item, count)], posting_date=add_days(nowdate(), -10))
+		pay(purchase)
+		return sorted(frappe.get_all("Package Balance", {"sales_invoice": purchase.name}, pluck="name"))
+
+	def test_balances_are_queued_in_batches_on_the_long_queue(self):
+		names = self.sell_expiring_balances(5)
+		queued = []
+		with (
+			patch.object(expiry, "BATCH_SIZE", 2),
+			patch("frappe.enqueue", lambda *a, **kw: queued.append((a, kw))),
+		):
+			batches = expiry.enqueue_expiry()
+		self.assertEqual(batches, len(queued))
+		ours = [kwargs for _args, kwargs in queued if set(kwargs["balances"]) & set(names)]
+		self.assertEqual(sorted(name for kwargs in ours for name in kwargs["balances"]), names)
+		for args, kwargs in queued:
+			self.assertEqual(args, ("package_bundles.expiry.expire_batch",))
+			self.assertEqual(kwargs["queue"], "long")
+			self.assertLessEqual(len(kwargs["balances"]), 2)
+			self.assertTrue(kwargs["deduplicate"])
+			self.assertIn(kwargs["balances"][0], kwargs["job_id"])
+
+		journal_entries = frappe.db.count("Journal Entry")
+		for _args, kwargs in queued:
+			expiry.expire_batch(kwargs["balances"], kwargs["today"])
+		self.assertEqual(
+			{frappe.db.get_value("Package Balance", name, "status") for name in names}, {"Expired"}
+		)
+		self.assertGreaterEqual(frappe.db.count("Journal Entry"), journal_entries + len(names))
+		self.assert_reconciled()
+
+	def test_a_batch_run_again_posts_nothing_twice(self):
+		names = self.sell_expiring_balances(3)
+		first = expiry.expire_batch(names, nowdate())
+		self.assertEqual(sorted(first["expired"]), names)
+		ledger_rows = frappe.db.count("Package Ledger Entry")
+		journal_entries = frappe.db.count("Journal Entry")
+
+		again = expiry.expire_batch(names, nowdate())
+		self.assertEqual(again, {"expired": [], "failed": []})
+		self.assertEqual(frappe.db.count("Package Ledger Entry"), ledger_rows)
+		self.assertEqual(frappe.db.count("Journal Entry"), journal_entries)
+		self.assert_reconciled()
+
+	def test_a_batch_cut_short_is_finished_by_the_next_run(self):
+		"""A worker that dies after some balances: the next run expires the rest, and only them."""
+		names = self.sell_expiring_balances(4)
+		expiry.expire_batch(names[:2], nowdate())  # what was committed before the crash
+		journal_entries = frappe.db.count("Journal Entry")
+
+		outcome = expiry.expire_balances()
+		self.assertEqual(sorted(set(outcome["expired"]) & set(names)), names[2:])
+		self.assertEqual(frappe.db.count("Journal Entry"), journal_entries + 2)
+		self.assert_reconciled()
+
+	def test_each_batch_commits_outside_tests(self):
+		names = self.sell_expiring_balances(1)
+		frappe.flags.in_test = False
+		try:
+			with patch.object(frappe.db, "commit") as commit:
+				expiry.expire_batch(names, nowdate())
+		finally:
+			frappe.flags.in_test = True
+		commit.assert_called_once()

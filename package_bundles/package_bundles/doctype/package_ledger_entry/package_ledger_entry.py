@@ -69,3 +69,9 @@ def on_doctype_update():
 	frappe.db.add_index("Package Ledger Entry", ["voucher_type", "voucher_no"])
 	frappe.db.add_index("Package Ledger Entry", ["package_balance_item", "event"])
 	frappe.db.add_index("Package Ledger Entry", ["package_redemption"])
+	# the reports' filters: one customer, one package or item group, over a date range
+	frappe.db.add_index("Package Ledger Entry", ["customer", "company", "posting_date"])
+	frappe.db.add_index("Package Ledger Entry", ["prepaid_package", "posting_date"])
+	frappe.db.add_index("Package Ledger Entry", ["item_group", "posting_date"])
+	# the GL reconciliation: the Journal Entries the ledger names
+	frappe.db.add_index("Package Ledger Entry", ["journal_entry"])

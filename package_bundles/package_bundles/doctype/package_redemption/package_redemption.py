@@ -59,3 +59,6 @@ def on_doctype_update():
 	frappe.db.add_index("Package Redemption", ["sales_invoice", "status"])
 	# the Package Usage report: a company's redemptions in a period
 	frappe.db.add_index("Package Redemption", ["company", "posting_date"])
+	# the Package Usage report filtered to one customer or package
+	frappe.db.add_index("Package Redemption", ["customer", "posting_date"])
+	frappe.db.add_index("Package Redemption", ["prepaid_package", "posting_date"])

@@ -10,6 +10,8 @@ const PACKAGE_BALANCE_STATUS_COLORS = {
 	Cancelled: "red",
 };
 
+{% include "package_bundles/public/js/package_report_views.js" %}
+
 frappe.query_reports["Package Balances"] = {
 	filters: [
 		{
@@ -47,7 +49,9 @@ frappe.query_reports["Package Balances"] = {
 				})),
 			],
 		},
+		...package_bundles.reports.view_filters(["Prepaid Package", "Customer", "Status"]),
 	],
+	onload: package_bundles.reports.onload,
 	formatter: function (value, row, column, data, default_formatter) {
 		if (column.fieldname === "status" && data && data.status) {
 			const color = PACKAGE_BALANCE_STATUS_COLORS[data.status] || "gray";

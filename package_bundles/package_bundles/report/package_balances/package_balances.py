@@ -6,17 +6,37 @@
 import frappe
 from frappe import _
 from frappe.query_builder import DocType
+from frappe.query_builder.functions import Count, Sum
 from frappe.utils import flt
 
-from package_bundles.package_bundles.report.package_report_filters import company_currency
+from package_bundles.package_bundles.report.package_report_filters import (
+	apply_user_permissions,
+	company_currency,
+	group_column,
+	summary_group_by,
+	where_permitted,
+)
 
 QTY_PRECISION = 6
+
+
+# a summary groups balances by these (Package Balance has no item group: its lines do)
+GROUP_BY_CHOICES = {
+	"Prepaid Package": ("prepaid_package", "Prepaid Package"),
+	"Customer": ("customer", "Customer"),
+	"Status": ("status", None),
+}
 
 
 def execute(filters=None):
 	filters = frappe._dict(filters or {})
 	if not filters.company:
 		frappe.throw(_("Select a Company"))
+	filters.group_by = filters.group_by or "Prepaid Package"
+	apply_user_permissions(filters, "Package Balance")
+	group_field = summary_group_by(filters, GROUP_BY_CHOICES)
+	if group_field:
+		return get_summary_columns(filters), get_summary(filters, group_field)
 	balances = get_balances(filters)
 	attach_items(balances, get_balance_items(filters))
 	currency = company_currency(filters.company)
@@ -79,6 +99,78 @@ def get_columns() -> list[dict]:
 	]
 
 
+def get_summary_columns(filters) -> list[dict]:
+	return [
+		group_column(filters, GROUP_BY_CHOICES),
+		{"label": _("Balances"), "fieldname": "balances", "fieldtype": "Int", "width": 100},
+		{"label": _("Units Purchased"), "fieldname": "units_purchased", "fieldtype": "Float", "width": 120},
+		{"label": _("Units Remaining"), "fieldname": "units_remaining", "fieldtype": "Float", "width": 120},
+		{
+			"label": _("Deferred"),
+			"fieldname": "total_deferred",
+			"fieldtype": "Currency",
+			"options": "currency",
+			"width": 140,
+		},
+		{
+			"label": _("Currency"),
+			"fieldname": "currency",
+			"fieldtype": "Link",
+			"options": "Currency",
+			"hidden": 1,
+		},
+	]
+
+
+def get_summary(filters, group_field: str) -> list[dict]:
+	"""Balances per package, customer or status: two grouped queries (balances, then their lines)."""
+	Balance = DocType("Package Balance")
+	Item = DocType("Package Balance Item")
+	group = Balance[group_field]
+	rows = apply_balance_filters(
+		frappe.qb.from_(Balance)
+		.select(
+			group.as_("group_value"),
+			Count(Balance.name).as_("balances"),
+			Sum(Balance.total_deferred).as_("total_deferred"),
+		)
+		.groupby(group)
+		.orderby(group),
+		Balance,
+		filters,
+	).run(as_dict=True)
+	units = apply_balance_filters(
+		frappe.qb.from_(Item)
+		.join(Balance)
+		.on(Balance.name == Item.parent)
+		.select(
+			group.as_("group_value"),
+			Sum(Item.qty_purchased).as_("units_purchased"),
+			Sum(Item.qty_remaining).as_("units_remaining"),
+		)
+		.where(Item.parenttype == "Package Balance")
+		.groupby(group),
+		Balance,
+		filters,
+	).run(as_dict=True)
+	units_by_group = {row.group_value: row for row in units}
+	currency = company_currency(filters.company)
+	summary = []
+	for row in rows:
+		group_units = units_by_group.get(row.group_value) or {}
+		summary.append(
+			{
+				group_field: row.group_value,  # a status is translated by the report's formatter
+				"balances": row.balances,
+				"units_purchased": flt(group_units.get("units_purchased"), QTY_PRECISION),
+				"units_remaining": flt(group_units.get("units_remaining"), QTY_PRECISION),
+				"total_deferred": flt(row.total_deferred),
+				"currency": currency,
+			}
+		)
+	return summary
+
+
 def get_balances(filters) -> list[dict]:
 	Balance = DocType("Package Balance")
 	query = (
@@ -121,6 +213,7 @@ def get_balance_items(filters) -> list[dict]:
 
 def apply_balance_filters(query, Balance, filters):
 	query = query.where(Balance.company == filters.company)
+	query = where_permitted(query, Balance.customer, filters)
 	if filters.customer:
 		query = query.where(Balance.customer == filters.customer)
 	if filters.prepaid_package:

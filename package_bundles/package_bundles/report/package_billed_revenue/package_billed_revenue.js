@@ -1,6 +1,8 @@
 // Copyright (c) 2026, package_bundles developers and contributors
 // For license information, please see license.txt
 
+{% include "package_bundles/public/js/package_report_views.js" %}
+
 frappe.query_reports["Package Billed Revenue"] = {
 	filters: [
 		{
@@ -48,13 +50,16 @@ frappe.query_reports["Package Billed Revenue"] = {
 				{ value: "Breakage", label: __("Breakage") },
 			],
 		},
+		...package_bundles.reports.view_filters(["Item Group", "Prepaid Package", "Customer"]),
 		{
 			fieldname: "group_by_item_group",
-			label: __("Group by Item Group"),
+			label: __("Details by Item Group"),
 			fieldtype: "Check",
 			default: 0,
+			depends_on: "eval:doc.show_details || doc.customer",
 		},
 	],
+	onload: package_bundles.reports.onload,
 	formatter: function (value, row, column, data, default_formatter) {
 		if (data && data.is_total && column.fieldname === "item_group") {
 			// the total row's label is text, not a link to an Item Group

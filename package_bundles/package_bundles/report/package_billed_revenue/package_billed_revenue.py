@@ -11,14 +11,19 @@ Group as a tree, with a chart of revenue per group.
 
 import frappe
 from frappe import _
-from frappe.query_builder import DocType
+from frappe.query_builder import Case, DocType
+from frappe.query_builder.functions import Sum
 from frappe.utils import flt, get_first_day, getdate, today
 
 from package_bundles.package_bundles.report.package_report_filters import (
+	apply_user_permissions,
 	company_currency,
+	group_column,
 	item_group_subtree,
 	money_precision,
+	summary_group_by,
 	validate_date_range,
+	where_permitted,
 )
 
 # the ledger's revenue events by the source a practice reports them under
@@ -36,6 +41,10 @@ def execute(filters=None):
 	filters = frappe._dict(filters or {})
 	validate_filters(filters)
 	currency = company_currency(filters.company)
+	group_field = summary_group_by(filters)
+	if group_field and not filters.group_by_item_group:
+		rows = get_summary(filters, group_field, currency)
+		return get_summary_columns(filters), rows, None, get_summary_chart(rows, group_field, currency)
 	lines = get_lines(filters, currency)
 	if not filters.group_by_item_group:
 		return get_columns(filters), lines
@@ -54,6 +63,7 @@ def validate_filters(filters) -> None:
 	validate_date_range(filters)
 	if filters.source and filters.source not in EVENTS_BY_SOURCE:
 		frappe.throw(_("Source must be one of {0}").format(", ".join(_(s) for s in EVENTS_BY_SOURCE)))
+	apply_user_permissions(filters, "Package Balance")
 
 
 def get_columns(filters) -> list[dict]:
@@ -127,28 +137,97 @@ def get_columns(filters) -> list[dict]:
 	return columns
 
 
-def get_lines(filters, currency: str) -> list[dict]:
+# the summary's revenue columns: one per source, then the total
+SOURCE_COLUMNS = {"Redemption": "redemption", "Purchase": "purchase", "Breakage": "breakage"}
+
+
+def get_summary_columns(filters) -> list[dict]:
+	money = {"fieldtype": "Currency", "options": "currency", "width": 140}
+	return [
+		group_column(filters),
+		*({"label": _(source), "fieldname": field, **money} for source, field in SOURCE_COLUMNS.items()),
+		{"label": _("Revenue"), "fieldname": "amount", **money},
+		{
+			"label": _("Currency"),
+			"fieldname": "currency",
+			"fieldtype": "Link",
+			"options": "Currency",
+			"hidden": 1,
+		},
+	]
+
+
+def get_summary(filters, group_field: str, currency: str) -> list[dict]:
+	"""Revenue per item group, package or customer in the period, by source: one grouped query."""
 	Entry = DocType("Package Ledger Entry")
+	group = Entry[group_field]
 	query = (
-		frappe.qb.from_(Entry)
+		revenue_entries(Entry, filters)
 		.select(
-			Entry.posting_date,
-			Entry.customer,
-			Entry.item_code,
-			Entry.item_group,
-			Entry.event,
-			Entry.revenue_change.as_("amount"),
-			Entry.voucher_type,
-			Entry.voucher_no,
-			Entry.purchase_invoice,
-			Entry.journal_entry,
-			Entry.package_balance,
+			group.as_(group_field),
+			*(
+				Sum(
+					Case().when(Entry.event.isin(EVENTS_BY_SOURCE[source]), Entry.revenue_change).else_(0)
+				).as_(field)
+				for source, field in SOURCE_COLUMNS.items()
+			),
+			Sum(Entry.revenue_change).as_("amount"),
 		)
+		.groupby(group)
+		.orderby(group)
+	)
+	rows = apply_line_filters(query, Entry, filters).run(as_dict=True)
+	for row in rows:
+		for field in (*SOURCE_COLUMNS.values(), "amount"):
+			row[field] = flt(row[field])  # sums of stored amounts: no rounding needed
+		row.currency = currency
+	return rows
+
+
+def get_summary_chart(rows: list[dict], group_field: str, currency: str) -> dict | None:
+	if not rows:
+		return None
+	return {
+		"data": {
+			"labels": [row[group_field] for row in rows],
+			"datasets": [
+				{"name": _(source), "values": [row[field] for row in rows]}
+				for source, field in SOURCE_COLUMNS.items()
+			],
+		},
+		"type": "bar",
+		"barOptions": {"stacked": 1},
+		"fieldtype": "Currency",
+		"currency": currency,
+	}
+
+
+def revenue_entries(Entry, filters):
+	"""The company's live ledger rows that moved revenue in the period."""
+	return (
+		frappe.qb.from_(Entry)
 		.where(Entry.company == filters.company)
-		.where(Entry.is_cancelled == 0)
 		.where(Entry.posting_date[filters.from_date : filters.to_date])
+		.where(Entry.is_cancelled == 0)
 		.where(Entry.revenue_change != 0)
 		.where(Entry.event.isin(list(SOURCE_OF_EVENT)))
+	)
+
+
+def get_lines(filters, currency: str) -> list[dict]:
+	Entry = DocType("Package Ledger Entry")
+	query = revenue_entries(Entry, filters).select(
+		Entry.posting_date,
+		Entry.customer,
+		Entry.item_code,
+		Entry.item_group,
+		Entry.event,
+		Entry.revenue_change.as_("amount"),
+		Entry.voucher_type,
+		Entry.voucher_no,
+		Entry.purchase_invoice,
+		Entry.journal_entry,
+		Entry.package_balance,
 	)
 	if filters.group_by_item_group:
 		query = query.orderby(Entry.item_group)
@@ -173,6 +252,7 @@ def get_lines(filters, currency: str) -> list[dict]:
 
 
 def apply_line_filters(query, Entry, filters):
+	query = where_permitted(query, Entry.customer, filters)
 	if filters.customer:
 		query = query.where(Entry.customer == filters.customer)
 	if filters.item_group:

@@ -1,6 +1,8 @@
 // Copyright (c) 2026, package_bundles developers and contributors
 // For license information, please see license.txt
 
+{% include "package_bundles/public/js/package_report_views.js" %}
+
 frappe.query_reports["Package Deferred Revenue"] = {
 	filters: [
 		{
@@ -39,5 +41,7 @@ frappe.query_reports["Package Deferred Revenue"] = {
 			fieldtype: "Link",
 			options: "Item Group",
 		},
+		...package_bundles.reports.view_filters(["Item Group", "Prepaid Package", "Customer"]),
 	],
+	onload: package_bundles.reports.onload,
 };

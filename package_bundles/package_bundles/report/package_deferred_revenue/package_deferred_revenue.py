@@ -16,9 +16,13 @@ from frappe.query_builder.functions import Max, Sum
 from frappe.utils import flt, getdate, today
 
 from package_bundles.package_bundles.report.package_report_filters import (
+	apply_user_permissions,
 	company_currency,
+	group_column,
 	item_group_subtree,
 	money_precision,
+	summary_group_by,
+	where_permitted,
 )
 
 REDEMPTION_EVENTS = ("Redemption", "Redemption Return")
@@ -47,15 +51,24 @@ def execute(filters=None):
 	filters = frappe._dict(filters or {})
 	validate_filters(filters)
 	currency = company_currency(filters.company)
-	lines = get_lines(filters, currency)
-	totals = get_totals(filters.company, filters.as_of_date)
-	return get_columns(), lines, summary_note(filters), None, get_report_summary(totals, currency)
+	group_field = summary_group_by(filters)
+	if group_field:
+		columns, data = get_summary_columns(filters), get_summary(filters, group_field, currency)
+	else:
+		columns, data = get_columns(), get_lines(filters, currency)
+	if filters.permitted_customers is None:
+		totals = get_totals(filters.company, filters.as_of_date)
+	else:
+		# a user limited to some customers sees their liability, not the company's GL
+		totals = {"deferred": flt(sum(row["deferred"] for row in data), money_precision(filters.company))}
+	return columns, data, summary_note(filters), None, get_report_summary(totals, currency)
 
 
 def validate_filters(filters) -> None:
 	if not filters.company:
 		frappe.throw(_("Select a Company"))
 	filters.as_of_date = getdate(filters.as_of_date or today())
+	apply_user_permissions(filters, "Package Balance")
 
 
 def get_columns() -> list[dict]:
@@ -144,13 +157,48 @@ def get_columns() -> list[dict]:
 	]
 
 
+def get_summary_columns(filters) -> list[dict]:
+	figures = [column for column in get_columns() if column["fieldname"] in (*SUMMED_FIELDS, "currency")]
+	return [group_column(filters), *figures]
+
+
+def ledger_figures(Entry) -> list:
+	"""A line's figures as sums of its ledger rows (the same sums serve a summary group)."""
+	is_sale = Entry.event.isin(SALE_EVENTS)
+	return [
+		Sum(Case().when(is_sale, Entry.qty_change).else_(0)).as_("qty_purchased"),
+		Sum(Case().when(Entry.event.isin(REDEMPTION_EVENTS), -Entry.qty_change).else_(0)).as_("qty_redeemed"),
+		Sum(Case().when(is_sale | Entry.event.isin(REDEMPTION_EVENTS), Entry.qty_change).else_(0)).as_(
+			"qty_remaining"
+		),
+		Sum(Case().when(is_sale, Entry.deferred_change).else_(0)).as_("allocated"),
+		Sum(Case().when(Entry.event.isin(RECOGNIZING_EVENTS), Entry.revenue_change).else_(0)).as_(
+			"recognized"
+		),
+		Sum(Case().when(Entry.event.isin(BREAKAGE_EVENTS), Entry.revenue_change).else_(0)).as_("broken"),
+		Sum(Case().when(Entry.event == "Refund", -Entry.deferred_change).else_(0)).as_("refunded"),
+		Sum(Entry.deferred_change).as_("deferred"),
+	]
+
+
+def ledger_as_of(Entry, filters):
+	"""The company's live ledger rows up to the date, narrowed by the report's filters."""
+	query = (
+		frappe.qb.from_(Entry)
+		.where(Entry.company == filters.company)
+		.where(Entry.posting_date <= filters.as_of_date)
+		.where(Entry.is_cancelled == 0)
+	)
+	return apply_line_filters(query, Entry, filters)
+
+
 def get_lines(filters, currency: str) -> list[dict]:
 	"""One row per balance line sold on or before the date: its ledger summed up to that date."""
 	Entry = DocType("Package Ledger Entry")
 	Line = DocType("Package Balance Item")
 	is_sale = Entry.event.isin(SALE_EVENTS)
 	query = (
-		frappe.qb.from_(Entry)
+		ledger_as_of(Entry, filters)
 		.left_join(Line)
 		.on(Line.name == Entry.package_balance_item)
 		.select(
@@ -160,24 +208,8 @@ def get_lines(filters, currency: str) -> list[dict]:
 			Max(Entry.purchase_invoice).as_("purchase_invoice"),
 			Max(Entry.item_code).as_("item_code"),
 			Max(Entry.item_group).as_("item_group"),
-			Sum(Case().when(is_sale, Entry.qty_change).else_(0)).as_("qty_purchased"),
-			Sum(Case().when(Entry.event.isin(REDEMPTION_EVENTS), -Entry.qty_change).else_(0)).as_(
-				"qty_redeemed"
-			),
-			Sum(Case().when(is_sale | Entry.event.isin(REDEMPTION_EVENTS), Entry.qty_change).else_(0)).as_(
-				"qty_remaining"
-			),
-			Sum(Case().when(is_sale, Entry.deferred_change).else_(0)).as_("allocated"),
-			Sum(Case().when(Entry.event.isin(RECOGNIZING_EVENTS), Entry.revenue_change).else_(0)).as_(
-				"recognized"
-			),
-			Sum(Case().when(Entry.event.isin(BREAKAGE_EVENTS), Entry.revenue_change).else_(0)).as_("broken"),
-			Sum(Case().when(Entry.event == "Refund", -Entry.deferred_change).else_(0)).as_("refunded"),
-			Sum(Entry.deferred_change).as_("deferred"),
+			*ledger_figures(Entry),
 		)
-		.where(Entry.company == filters.company)
-		.where(Entry.is_cancelled == 0)
-		.where(Entry.posting_date <= filters.as_of_date)
 		# a line exists on the date only once its sale is on the ledger
 		.groupby(Entry.customer, Entry.package_balance, Entry.package_balance_item)
 		.having(Sum(Case().when(is_sale, 1 - 2 * Entry.is_reversal).else_(0)) > 0)
@@ -185,18 +217,36 @@ def get_lines(filters, currency: str) -> list[dict]:
 		.orderby(Entry.package_balance)
 		.orderby(Max(Line.idx))
 	)
-	query = apply_line_filters(query, Entry, filters)
+	return finish_rows(query.run(as_dict=True), currency)
 
-	lines = query.run(as_dict=True)
-	for line in lines:
-		line.currency = currency
+
+def get_summary(filters, group_field: str, currency: str) -> list[dict]:
+	"""One row per item group, package or customer: set-based, on the ledger's company and date index.
+
+	A line whose sale was cancelled sums to nothing, so the groups need no per-line check.
+	"""
+	Entry = DocType("Package Ledger Entry")
+	group = Entry[group_field]
+	query = (
+		ledger_as_of(Entry, filters)
+		.select(group.as_(group_field), *ledger_figures(Entry))
+		.groupby(group)
+		.orderby(group)
+	)
+	return finish_rows(query.run(as_dict=True), currency)
+
+
+def finish_rows(rows: list[dict], currency: str) -> list[dict]:
+	for row in rows:
+		row.currency = currency
 		# sums of stored amounts are exact decimals: a float is all they need, no rounding
 		for field in SUMMED_FIELDS:
-			line[field] = flt(line[field])
-	return lines
+			row[field] = flt(row[field])
+	return rows
 
 
 def apply_line_filters(query, Entry, filters):
+	query = where_permitted(query, Entry.customer, filters)
 	if filters.customer:
 		query = query.where(Entry.customer == filters.customer)
 	if filters.prepaid_package:
@@ -313,14 +363,17 @@ def deferred_revenue_accounts(company: str) -> list[str]:
 
 
 def get_report_summary(totals: dict, currency: str) -> list[dict]:
+	deferred = {
+		"value": totals["deferred"],
+		"label": _("Deferred Revenue in Packages"),
+		"datatype": "Currency",
+		"currency": currency,
+		"indicator": "Blue",
+	}
+	if "gl_balance" not in totals:
+		return [deferred]
 	return [
-		{
-			"value": totals["deferred"],
-			"label": _("Deferred Revenue in Packages"),
-			"datatype": "Currency",
-			"currency": currency,
-			"indicator": "Blue",
-		},
+		deferred,
 		{
 			"value": totals["gl_balance"],
 			"label": _("Deferred Revenue in the General Ledger"),
@@ -339,6 +392,8 @@ def get_report_summary(totals: dict, currency: str) -> list[dict]:
 
 
 def summary_note(filters) -> str | None:
+	if filters.permitted_customers is not None:
+		return _("The figures cover the customers you are permitted to see.")
 	if filters.customer or filters.prepaid_package or filters.item_group:
 		return _("The summary covers every package of {0}; the rows follow the filters.").format(
 			frappe.bold(filters.company)

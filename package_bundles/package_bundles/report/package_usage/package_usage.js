@@ -1,6 +1,8 @@
 // Copyright (c) 2026, package_bundles developers and contributors
 // For license information, please see license.txt
 
+{% include "package_bundles/public/js/package_report_views.js" %}
+
 frappe.query_reports["Package Usage"] = {
 	filters: [
 		{
@@ -44,7 +46,9 @@ frappe.query_reports["Package Usage"] = {
 				filters: { company: frappe.query_report.get_filter_value("company") },
 			}),
 		},
+		...package_bundles.reports.view_filters(["Item Group", "Prepaid Package", "Customer"]),
 	],
+	onload: package_bundles.reports.onload,
 	formatter: function (value, row, column, data, default_formatter) {
 		if (column.fieldname === "status" && data && data.status) {
 			const color = data.status === "Reversed" ? "red" : "green";

@@ -9,10 +9,20 @@ marked by their status.
 
 import frappe
 from frappe import _
-from frappe.query_builder import DocType
-from frappe.utils import getdate
+from frappe.query_builder import Case, DocType
+from frappe.query_builder.functions import Count, Sum
+from frappe.utils import flt, getdate
 
-from package_bundles.package_bundles.report.package_report_filters import validate_date_range
+from package_bundles.package_bundles.report.package_report_filters import (
+	apply_user_permissions,
+	company_currency,
+	group_column,
+	summary_group_by,
+	validate_date_range,
+	where_permitted,
+)
+
+QTY_PRECISION = 6
 
 
 def execute(filters=None):
@@ -20,6 +30,10 @@ def execute(filters=None):
 	if not filters.company:
 		frappe.throw(_("Select a Company"))
 	validate_date_range(filters)
+	apply_user_permissions(filters, "Package Redemption")
+	group_field = summary_group_by(filters)
+	if group_field:
+		return get_summary_columns(filters), get_summary(filters, group_field)
 	return get_columns(), get_redemptions(filters)
 
 
@@ -96,6 +110,62 @@ def get_columns() -> list[dict]:
 	]
 
 
+def get_summary_columns(filters) -> list[dict]:
+	return [
+		group_column(filters),
+		{"label": _("Redemptions"), "fieldname": "redemptions", "fieldtype": "Int", "width": 110},
+		{"label": _("Qty"), "fieldname": "qty", "fieldtype": "Float", "width": 90},
+		{"label": _("Qty Returned"), "fieldname": "qty_returned", "fieldtype": "Float", "width": 110},
+		{"label": _("Net Qty"), "fieldname": "net_qty", "fieldtype": "Float", "width": 90},
+		{
+			"label": _("Amount"),
+			"fieldname": "amount",
+			"fieldtype": "Currency",
+			"options": "currency",
+			"width": 130,
+		},
+		{"label": _("Reversed"), "fieldname": "reversed", "fieldtype": "Int", "width": 90},
+		{
+			"label": _("Currency"),
+			"fieldname": "currency",
+			"fieldtype": "Link",
+			"options": "Currency",
+			"hidden": 1,
+		},
+	]
+
+
+def get_summary(filters, group_field: str) -> list[dict]:
+	"""Redemptions per item group, package or customer in the period; reversed ones only counted."""
+	Log = DocType("Package Redemption")
+	group = Log[group_field]
+	live = Log.status != "Reversed"
+	query = (
+		frappe.qb.from_(Log)
+		.select(
+			group.as_(group_field),
+			Sum(Case().when(live, 1).else_(0)).as_("redemptions"),
+			Sum(Case().when(live, Log.qty).else_(0)).as_("qty"),
+			Sum(Case().when(live, Log.qty_returned).else_(0)).as_("qty_returned"),
+			Sum(Case().when(live, Log.amount).else_(0)).as_("amount"),
+			Count(Log.name).as_("logged"),
+		)
+		.groupby(group)
+		.orderby(group)
+	)
+	currency = company_currency(filters.company)
+	rows = apply_redemption_filters(query, Log, filters).run(as_dict=True)
+	for row in rows:
+		row.redemptions = int(row.redemptions or 0)
+		row.reversed = row.pop("logged") - row.redemptions
+		row.qty = flt(row.qty, QTY_PRECISION)
+		row.qty_returned = flt(row.qty_returned, QTY_PRECISION)
+		row.net_qty = flt(row.qty - row.qty_returned, QTY_PRECISION)
+		row.amount = flt(row.amount)
+		row.currency = currency
+	return rows
+
+
 def get_redemptions(filters) -> list[dict]:
 	Log = DocType("Package Redemption")
 	query = (
@@ -116,11 +186,16 @@ def get_redemptions(filters) -> list[dict]:
 			Log.journal_entry,
 			Log.currency,
 		)
-		.where(Log.company == filters.company)
 		.orderby(Log.posting_date)
 		.orderby(Log.sales_invoice)
 		.orderby(Log.name)
 	)
+	return apply_redemption_filters(query, Log, filters).run(as_dict=True)
+
+
+def apply_redemption_filters(query, Log, filters):
+	query = query.where(Log.company == filters.company)
+	query = where_permitted(query, Log.customer, filters)
 	if filters.from_date:
 		query = query.where(Log.posting_date >= getdate(filters.from_date))
 	if filters.to_date:
@@ -128,4 +203,4 @@ def get_redemptions(filters) -> list[dict]:
 	for field in ("customer", "item_code", "prepaid_package"):
 		if filters.get(field):
 			query = query.where(Log[field] == filters.get(field))
-	return query.run(as_dict=True)
+	return query
