@@ -28,6 +28,10 @@ class PackageCurrencyError(PackageError):
 	pass
 
 
+class PackageTaxConflictError(PackageError):
+	pass
+
+
 class PackageDiscountError(PackageError):
 	pass
 

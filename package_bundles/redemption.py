@@ -1,8 +1,8 @@
 """Redeeming invoice rows from balances (SPEC §3 Redemption, Undo).
 
 validate: plan which balance serves which row (engine) and apply the plan to
-the rows: rate 0 through a 100% discount, price-list rate kept, the balance
-linked, rows split where one balance does not cover them.
+the rows: a free row (is_free_item, price-list rate 0, the list price kept in
+package_list_rate), the balance linked, rows split where one balance does not cover them.
 submit: lock the balance lines, re-check, record the redemption in the ledger (the
 engine decides the value), log it, one Journal Entry.
 credit note: give back the units and value of the rows it returns.

@@ -14,9 +14,11 @@ import json
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 import frappe
+from frappe import _
 from frappe.utils import cint, flt
 
 from package_bundles import engine
+from package_bundles.exceptions import PackageTaxConflictError
 
 
 def get_item_tax_rates(
@@ -98,7 +100,17 @@ def package_tax(doc, components: list[tuple[str, Decimal, Decimal]], price: Deci
 				amount, {account: Decimal(str(flt(rate))) for account, rate in rates.items()}, qty
 			)
 		)
-	return engine.invoice_tax(inputs, rows, price, precision, rate_precision(doc), site_rounding())
+	try:
+		return engine.invoice_tax(inputs, rows, price, precision, rate_precision(doc), site_rounding())
+	except engine.TaxConflictError as error:
+		frappe.throw(
+			_(
+				"Tax account {0} is on two tax rows of this invoice that would need different rates on the"
+				" package row. Keep one row per tax account on an invoice that sells a package."
+			).format(frappe.bold(error.account)),
+			PackageTaxConflictError,
+			title=_("Package Tax"),
+		)
 
 
 def sync_template(package_name: str, company: str, rates: dict[str, Decimal]) -> str | None:

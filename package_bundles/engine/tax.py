@@ -36,6 +36,10 @@ RATE_QUANTUM = Decimal("1e-9")
 class TaxConflictError(EngineError):
 	"""Two tax rows of one account would need different rates on the package row."""
 
+	def __init__(self, message: str, account: str = ""):
+		super().__init__(message)
+		self.account = account
+
 
 @dataclass(frozen=True)
 class TaxRow:
@@ -111,7 +115,7 @@ def invoice_tax(
 				and _row_tax(row, rate, base) != _row_tax(row, rates[row.account], base)
 			):
 				raise TaxConflictError(
-					f"Tax account {row.account} is on two rows that would need different rates"
+					f"Tax account {row.account} is on two rows that would need different rates", row.account
 				)
 			rates.setdefault(row.account, rate)
 		tax = (

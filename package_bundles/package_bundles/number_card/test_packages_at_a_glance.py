@@ -242,3 +242,25 @@ def make_user(email: str, role: str) -> str:
 		user.insert(ignore_permissions=True)
 		user.add_roles(role)
 	return email
+
+
+class TestWorkspaceLinks(PackageTestCase):
+	def test_every_report_and_the_opening_import_are_linked(self):
+		workspace = frappe.get_doc("Workspace", "Packages")
+		links = {(row.link_type, row.link_to) for row in workspace.links if row.type == "Link"}
+		reports = frappe.get_all("Report", {"module": "Package Bundles"}, pluck="name")
+		self.assertEqual(len(reports), 5)
+		for report in reports:
+			self.assertIn(("Report", report), links)
+		self.assertIn(("DocType", "Package Opening Import"), links)
+		# each card's count covers the links under it
+		count, expected = None, {}
+		for row in workspace.links:
+			if row.type == "Card Break":
+				count = row.label
+				expected[count] = (row.link_count, 0)
+			else:
+				declared, seen = expected[count]
+				expected[count] = (declared, seen + 1)
+		for card, (declared, seen) in expected.items():
+			self.assertEqual(declared, seen, card)

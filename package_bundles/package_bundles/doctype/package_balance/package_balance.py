@@ -90,3 +90,5 @@ def on_doctype_update():
 	# the Package Balances report: a company's balances, by package or status
 	frappe.db.add_index("Package Balance", ["company", "prepaid_package", "status"])
 	frappe.db.add_index("Package Balance", ["company", "status"])
+	# the deferred accounts a company's packages were sold into (the GL reconciliation)
+	frappe.db.add_index("Package Balance", ["company", "deferred_revenue_account"])

@@ -12,6 +12,7 @@ from frappe.utils import add_days, nowdate
 from package_bundles.exceptions import (
 	PackageDisabledError,
 	PackageError,
+	PackageTaxConflictError,
 	PackageValidityError,
 )
 from package_bundles.test_fixtures import (
@@ -159,6 +160,28 @@ class TestInvoicesAsWritten(PackageTestCase):
 
 		self.assertEqual(invoice.total_taxes_and_charges, components_alone(SURCHARGE_TEMPLATE))
 		self.assertEqual([tax.tax_amount for tax in invoice.taxes], [5.76, 0.58])
+
+	def test_one_tax_account_on_two_rows_at_different_rates_is_refused_clearly(self):
+		"""A package row carries one item-wise rate per account: two rows of it cannot both hold."""
+		package = make_package()
+		invoice = make_invoice([(package.item, 1)], submit=False, taxes=False)
+		for rate in (6, 2):
+			invoice.append(
+				"taxes",
+				{
+					"charge_type": "On Net Total",
+					"account_head": account("PKT State Tax"),
+					"description": f"State tax {rate}%",
+					"rate": rate,
+					"cost_center": MAIN_COST_CENTER,
+				},
+			)
+		balances = frappe.db.count("Package Balance")
+		with self.assertRaises(PackageTaxConflictError) as refusal:
+			invoice.insert()
+		self.assertIn(account("PKT State Tax"), str(refusal.exception))
+		self.assertIn("one row per tax account", str(refusal.exception))
+		self.assertEqual(frappe.db.count("Package Balance"), balances)
 
 	def test_an_invoice_without_taxes_charges_none_and_a_refund_charges_back_what_the_sale_did(self):
 		from erpnext.accounts.doctype.sales_invoice.sales_invoice import make_sales_return

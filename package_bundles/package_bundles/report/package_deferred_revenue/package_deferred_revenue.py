@@ -56,10 +56,11 @@ def execute(filters=None):
 		columns, data = get_summary_columns(filters), get_summary(filters, group_field, currency)
 	else:
 		columns, data = get_columns(), get_lines(filters, currency)
-	if filters.permitted_customers is None:
+	if filters.permitted_customers is None and not filters.customer:
 		totals = get_totals(filters.company, filters.as_of_date)
 	else:
-		# a user limited to some customers sees their liability, not the company's GL
+		# one customer's view stays cheap, and a user limited to some customers sees their
+		# liability, not the company's GL
 		totals = {"deferred": flt(sum(row["deferred"] for row in data), money_precision(filters.company))}
 	return columns, data, summary_note(filters), None, get_report_summary(totals, currency)
 
@@ -394,6 +395,10 @@ def get_report_summary(totals: dict, currency: str) -> list[dict]:
 def summary_note(filters) -> str | None:
 	if filters.permitted_customers is not None:
 		return _("The figures cover the customers you are permitted to see.")
+	if filters.customer:
+		return _(
+			"The figures cover {0} alone; the company's reconciliation with the GL is on the summary."
+		).format(frappe.bold(filters.customer))
 	if filters.customer or filters.prepaid_package or filters.item_group:
 		return _("The summary covers every package of {0}; the rows follow the filters.").format(
 			frappe.bold(filters.company)
