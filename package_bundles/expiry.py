@@ -22,8 +22,9 @@ EXPIRING_STATUSES = ("Active", "Awaiting Payment")
 UPON_CONSUMPTION = "Upon Consumption"
 
 
-# balances per background job: each batch is committed on its own
-BATCH_SIZE = 250
+# balances per background job: each batch is committed on its own (small enough to hold few
+# row locks for long, and to keep what a transaction queues for after its commit short)
+BATCH_SIZE = 100
 
 
 def enqueue_expiry(today=None) -> int:

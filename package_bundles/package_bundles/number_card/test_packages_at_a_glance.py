@@ -78,7 +78,9 @@ def figures() -> dict:
 
 
 def usage_rows(from_date, to_date) -> list[dict]:
-	return package_usage.execute(frappe._dict(company=COMPANY, from_date=from_date, to_date=to_date))[1]
+	return package_usage.execute(
+		frappe._dict(company=COMPANY, from_date=from_date, to_date=to_date, show_details=1)
+	)[1]
 
 
 class TestPackagesAtAGlance(PackageTestCase):
@@ -111,7 +113,7 @@ class TestPackagesAtAGlance(PackageTestCase):
 		self.assertEqual(after["deferred"], get_totals(COMPANY)["deferred"])
 		self.assertEqual(round(after["deferred"] - self.before["deferred"], 2), 405 + 108 + 100)
 
-		balances = package_balances.execute(frappe._dict(company=COMPANY))[1]
+		balances = package_balances.execute(frappe._dict(company=COMPANY, show_details=1))[1]
 		self.assertEqual(after["active"], len([row for row in balances if row.status == "Active"]))
 		self.assertEqual(after["active"] - self.before["active"], 2)
 

@@ -303,8 +303,11 @@ class TestUserPermissions(ReportsTestCase):
 				self.assertTrue(rows)
 				self.assertEqual({row["customer"] for row in rows}, {self.first})
 		# the company's GL is not shown to a user who sees only some of its customers
-		result = package_deferred_revenue.execute(frappe._dict({"company": COMPANY, "group_by": "Customer"}))
+		result = package_deferred_revenue.execute(
+			frappe._dict({"company": COMPANY, "group_by": "Customer", "reconcile": 1})
+		)
 		self.assertEqual([card["value"] for card in result[4]], [513])
+		self.assertEqual(package_deferred_revenue.get_reconciliation(COMPANY), [])
 		with self.assertRaises(frappe.PermissionError):
 			run(package_usage, customer=self.second, **PERIOD)
 
@@ -319,6 +322,12 @@ class TestUserPermissions(ReportsTestCase):
 		):
 			with self.subTest(report.__name__), self.assertRaises(frappe.PermissionError):
 				run(report, **filters)
+
+	def test_the_reconciliation_needs_report_permission(self):
+		outsider = make_user("package-report-outsider@example.com", ["Website Manager"])
+		frappe.set_user(outsider)
+		with self.assertRaises(frappe.PermissionError):
+			package_deferred_revenue.get_reconciliation(COMPANY)
 
 	def test_unrestricted_user_sees_everyone(self):
 		frappe.set_user(self.user)

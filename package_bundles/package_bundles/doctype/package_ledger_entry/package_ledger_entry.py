@@ -64,6 +64,21 @@ class PackageLedgerEntry(Document):
 		self.validate()
 
 
+SUMMARY_INDEX = "package_ledger_summary_index"
+SUMMARY_INDEX_FIELDS = (
+	"company",
+	"posting_date",
+	"is_cancelled",
+	"event",
+	"item_group",
+	"prepaid_package",
+	"customer",
+	"qty_change",
+	"deferred_change",
+	"revenue_change",
+)
+
+
 def on_doctype_update():
 	frappe.db.add_index("Package Ledger Entry", ["company", "posting_date"])
 	frappe.db.add_index("Package Ledger Entry", ["voucher_type", "voucher_no"])
@@ -75,3 +90,5 @@ def on_doctype_update():
 	frappe.db.add_index("Package Ledger Entry", ["item_group", "posting_date"])
 	# the GL reconciliation: the Journal Entries the ledger names
 	frappe.db.add_index("Package Ledger Entry", ["journal_entry"])
+	# the summaries: every figure of a company's ledger up to a date read from the index alone
+	frappe.db.add_index("Package Ledger Entry", list(SUMMARY_INDEX_FIELDS), SUMMARY_INDEX)

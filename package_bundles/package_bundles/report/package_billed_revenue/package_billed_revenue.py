@@ -15,6 +15,7 @@ from frappe.query_builder import Case, DocType
 from frappe.query_builder.functions import Sum
 from frappe.utils import flt, get_first_day, getdate, today
 
+from package_bundles.package_bundles.doctype.package_ledger_entry.package_ledger_entry import SUMMARY_INDEX
 from package_bundles.package_bundles.report.package_report_filters import (
 	apply_user_permissions,
 	company_currency,
@@ -162,7 +163,7 @@ def get_summary(filters, group_field: str, currency: str) -> list[dict]:
 	Entry = DocType("Package Ledger Entry")
 	group = Entry[group_field]
 	query = (
-		revenue_entries(Entry, filters)
+		revenue_entries(Entry, filters, summary=not (filters.customer or filters.item_group))
 		.select(
 			group.as_(group_field),
 			*(
@@ -202,11 +203,13 @@ def get_summary_chart(rows: list[dict], group_field: str, currency: str) -> dict
 	}
 
 
-def revenue_entries(Entry, filters):
-	"""The company's live ledger rows that moved revenue in the period."""
+def revenue_entries(Entry, filters, summary: bool = False):
+	"""The company's live ledger rows that moved revenue in the period (a summary from the index alone)."""
+	query = frappe.qb.from_(Entry)
+	if summary:
+		query = query.force_index(SUMMARY_INDEX)
 	return (
-		frappe.qb.from_(Entry)
-		.where(Entry.company == filters.company)
+		query.where(Entry.company == filters.company)
 		.where(Entry.posting_date[filters.from_date : filters.to_date])
 		.where(Entry.is_cancelled == 0)
 		.where(Entry.revenue_change != 0)

@@ -43,5 +43,27 @@ frappe.query_reports["Package Deferred Revenue"] = {
 		},
 		...package_bundles.reports.view_filters(["Item Group", "Prepaid Package", "Customer"]),
 	],
-	onload: package_bundles.reports.onload,
+	onload(report) {
+		package_bundles.reports.onload(report);
+		// the reconciliation with the GL reads every GL row of the deferred accounts: it is
+		// asked for once the rows are shown, so that they show at once
+		const refresh = report.refresh.bind(report);
+		report.refresh = (...args) =>
+			Promise.resolve(refresh(...args)).then(() => show_reconciliation(report));
+	},
 };
+
+function show_reconciliation(report) {
+	const company = report.get_filter_value("company");
+	if (!company || report.get_filter_value("customer")) return;
+	return frappe
+		.xcall(
+			"package_bundles.package_bundles.report.package_deferred_revenue.package_deferred_revenue.get_reconciliation",
+			{ company: company, as_of_date: report.get_filter_value("as_of_date") }
+		)
+		.then((cards) => {
+			if (!cards || !cards.length) return;
+			report.$summary.empty();
+			report.render_summary(cards);
+		});
+}

@@ -15,6 +15,7 @@ from frappe.query_builder import Case, DocType
 from frappe.query_builder.functions import Max, Sum
 from frappe.utils import flt, getdate, today
 
+from package_bundles.package_bundles.doctype.package_ledger_entry.package_ledger_entry import SUMMARY_INDEX
 from package_bundles.package_bundles.report.package_report_filters import (
 	apply_user_permissions,
 	company_currency,
@@ -56,13 +57,26 @@ def execute(filters=None):
 		columns, data = get_summary_columns(filters), get_summary(filters, group_field, currency)
 	else:
 		columns, data = get_columns(), get_lines(filters, currency)
-	if filters.permitted_customers is None and not filters.customer:
+	if filters.reconcile and filters.permitted_customers is None and not filters.customer:
 		totals = get_totals(filters.company, filters.as_of_date)
 	else:
-		# one customer's view stays cheap, and a user limited to some customers sees their
-		# liability, not the company's GL
+		# The reconciliation with the GL reads every GL row of the deferred accounts: the desk
+		# asks for it on its own once the rows are shown (get_reconciliation), so a summary or
+		# one customer's view stays quick. A user limited to some customers sees their liability.
 		totals = {"deferred": flt(sum(row["deferred"] for row in data), money_precision(filters.company))}
 	return columns, data, summary_note(filters), None, get_report_summary(totals, currency)
+
+
+@frappe.whitelist()
+@frappe.read_only()
+def get_reconciliation(company: str, as_of_date: str | None = None) -> list[dict]:
+	"""The summary cards of the company's deferred revenue against the GL (SPEC §4 invariant 2)."""
+	frappe.has_permission("Package Balance", "report", throw=True)
+	filters = frappe._dict({"company": company, "as_of_date": as_of_date})
+	validate_filters(filters)
+	if filters.permitted_customers is not None:
+		return []
+	return get_report_summary(get_totals(company, filters.as_of_date), company_currency(company))
 
 
 def validate_filters(filters) -> None:
@@ -182,11 +196,17 @@ def ledger_figures(Entry) -> list:
 	]
 
 
-def ledger_as_of(Entry, filters):
-	"""The company's live ledger rows up to the date, narrowed by the report's filters."""
+def ledger_as_of(Entry, filters, summary: bool = False):
+	"""The company's live ledger rows up to the date, narrowed by the report's filters.
+
+	A summary of the whole company reads its figures from the summary index alone (MariaDB
+	would rather take the narrower company and date index and then read every row).
+	"""
+	query = frappe.qb.from_(Entry)
+	if summary and not (filters.customer or filters.prepaid_package or filters.item_group):
+		query = query.force_index(SUMMARY_INDEX)
 	query = (
-		frappe.qb.from_(Entry)
-		.where(Entry.company == filters.company)
+		query.where(Entry.company == filters.company)
 		.where(Entry.posting_date <= filters.as_of_date)
 		.where(Entry.is_cancelled == 0)
 	)
@@ -229,7 +249,7 @@ def get_summary(filters, group_field: str, currency: str) -> list[dict]:
 	Entry = DocType("Package Ledger Entry")
 	group = Entry[group_field]
 	query = (
-		ledger_as_of(Entry, filters)
+		ledger_as_of(Entry, filters, summary=True)
 		.select(group.as_(group_field), *ledger_figures(Entry))
 		.groupby(group)
 		.orderby(group)
@@ -277,6 +297,7 @@ def ledger_deferred(company: str, as_of_date) -> float:
 	Entry = DocType("Package Ledger Entry")
 	result = (
 		frappe.qb.from_(Entry)
+		.force_index(SUMMARY_INDEX)
 		.select(Sum(Entry.deferred_change))
 		.where(Entry.company == company)
 		.where(Entry.is_cancelled == 0)
