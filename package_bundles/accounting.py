@@ -114,8 +114,10 @@ def post_journal_entry(
 		journal_entry.append("accounts", row)
 	journal_entry.flags.ignore_permissions = True
 	journal_entry.flags.posted_by_package_bundles = True
+	# inserted submitted: one save runs validate, before_submit and on_submit (the GL), without
+	# the second save (and its version) of insert() then submit()
+	journal_entry.docstatus = 1
 	journal_entry.insert()
-	journal_entry.submit()
 	return journal_entry.name
 
 

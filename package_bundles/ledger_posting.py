@@ -105,12 +105,13 @@ class LedgerPosting:
 				)
 			)
 		keys = {
-			events.DEFERRED: self.deferred_key(line).with_fallback(fallback),
-			events.INCOME: income,
-			events.BREAKAGE_INCOME: breakage,
-			events.OPENING_ACCOUNT: self.opening_key(line),
+			events.DEFERRED: lambda: self.deferred_key(line).with_fallback(fallback),
+			events.INCOME: lambda: income,
+			events.BREAKAGE_INCOME: lambda: breakage,
+			# only an opening import posts against the company's temporary opening account
+			events.OPENING_ACCOUNT: lambda: self.opening_key(line),
 		}
-		self.journal += [engine.Entry(keys[p.debit], keys[p.credit], p.amount) for p in result.postings]
+		self.journal += [engine.Entry(keys[p.debit](), keys[p.credit](), p.amount) for p in result.postings]
 		return result
 
 	def deferred_key(self, line) -> AccountKey:
