@@ -109,11 +109,10 @@ def balances_to_expire(today) -> list[str]:
 
 def expire_balance(name: str, today) -> bool:
 	"""Mark the balance expired and book the breakage of what it still defers; twice posts nothing twice."""
-	expiry_date = frappe.db.get_value("Package Balance", name, "expiry_date")
+	expiry_date, company = frappe.db.get_value("Package Balance", name, ["expiry_date", "company"])
 	if not expiry_date or getdate(expiry_date) >= today:
 		return False
 	breakage_date = add_days(expiry_date, 1)
-	company = frappe.db.get_value("Package Balance", name, "company")
 	posting = LedgerPosting("Package Balance", name, breakage_date, company, balances=[name])
 	status = posting.status(name)
 	if status not in (*EXPIRING_STATUSES, "Expired"):

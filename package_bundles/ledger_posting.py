@@ -48,6 +48,7 @@ class LedgerPosting:
 		self.voucher_no = voucher_no
 		self.posting_date = posting_date
 		self.company = company
+		self.locked = lock
 		self.lines = balance_state.lock_lines(balances, lock=lock)
 		self.states = balance_state.line_states(self.lines, lock=lock)
 		self.entries: list[dict] = []
@@ -159,7 +160,12 @@ class LedgerPosting:
 
 	def write(self) -> dict[str, str]:
 		package_ledger.make_entries(self.entries)
-		return balance_state.refresh({line.balance for line in self.lines.values()}, self.redemptions)
+		# the lines are locked by this posting already: refresh needs only their new ledger
+		return balance_state.refresh(
+			{line.balance for line in self.lines.values()},
+			self.redemptions,
+			locked_lines=self.lines if self.locked else None,
+		)
 
 
 # --- cancelling a voucher --------------------------------------------------------------------------

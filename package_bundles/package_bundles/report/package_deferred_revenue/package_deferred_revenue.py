@@ -262,7 +262,7 @@ def finish_rows(rows: list[dict], currency: str) -> list[dict]:
 		row.currency = currency
 		# sums of stored amounts are exact decimals: a float is all they need, no rounding
 		for field in SUMMED_FIELDS:
-			row[field] = flt(row[field])
+			row[field] = float(row[field] or 0)
 	return rows
 
 
