@@ -1,0 +1,40 @@
+"""The logged-in desk page the browser tests share, and the scene's names (scripts/run-tests).
+
+Playwright drives Debian's Chromium against ``bench serve``; scripts/run-tests starts the server
+after ``package_bundles.browser_fixtures.make_pos_scene`` made the till and the patient.
+"""
+
+import os
+import re
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+URL = os.environ.get("PACKAGE_BUNDLES_URL", "http://127.0.0.1:8123")
+PATIENT = os.environ.get("PACKAGE_BUNDLES_PATIENT", "PKT Browser Patient")
+SHOTS = os.environ.get("PACKAGE_BUNDLES_SCREENSHOTS", "/tmp/screenshots")
+
+
+@pytest.fixture(scope="module")
+def page():
+	with sync_playwright() as playwright:
+		browser = playwright.chromium.launch(
+			executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+			args=[
+				"--no-sandbox",
+				"--disable-gpu",
+				"--disable-background-networking",
+				"--disable-component-update",
+				"--no-first-run",
+				"--disable-sync",
+			],
+		)
+		context = browser.new_context(viewport={"width": 1440, "height": 900})
+		page = context.new_page()
+		page.goto(f"{URL}/login")
+		page.fill("#login_email", "Administrator")
+		page.fill("#login_password", os.environ.get("PACKAGE_BUNDLES_ADMIN_PASSWORD", "admin"))
+		page.click(".btn-login")
+		page.wait_for_url(re.compile(r".*/app.*"), timeout=60_000)
+		yield page
+		browser.close()
