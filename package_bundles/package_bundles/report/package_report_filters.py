@@ -83,6 +83,27 @@ def group_column(filters, choices: dict | None = None) -> dict:
 	}
 
 
+def money_column(label: str, fieldname: str, width: int = 120) -> dict:
+	return {
+		"label": label,
+		"fieldname": fieldname,
+		"fieldtype": "Currency",
+		"options": "currency",
+		"width": width,
+	}
+
+
+def currency_column() -> dict:
+	"""The hidden column the money columns take their currency from."""
+	return {
+		"label": _("Currency"),
+		"fieldname": "currency",
+		"fieldtype": "Link",
+		"options": "Currency",
+		"hidden": 1,
+	}
+
+
 # --- user permissions --------------------------------------------------------------------------
 
 

@@ -9,7 +9,6 @@ other buys a second package and redeems a lab. Every summary must equal its deta
 """
 
 from collections import defaultdict
-from contextlib import contextmanager
 from typing import ClassVar
 from unittest.mock import patch
 
@@ -19,6 +18,7 @@ from frappe.desk.query_report import get_prepared_report_result
 from frappe.desk.query_report import run as run_report
 from frappe.utils import flt
 
+from package_bundles.benchmarks.report_benchmark import recording_queries
 from package_bundles.package_bundles.doctype.prepaid_package.test_prepaid_package import make_user
 from package_bundles.package_bundles.report.package_balances import package_balances
 from package_bundles.package_bundles.report.package_billed_revenue import package_billed_revenue
@@ -55,22 +55,6 @@ def summed_by(rows: list[dict], key: str, fields: tuple[str, ...]) -> dict:
 		for field in fields:
 			sums[row[key]][field] = flt(sums[row[key]][field] + flt(row.get(field)), 6)
 	return {group: dict(values) for group, values in sums.items()}
-
-
-@contextmanager
-def recorded_queries():
-	statements = []
-	original = frappe.db.sql
-
-	def recording_sql(query, *args, **kwargs):
-		statements.append((str(query), args[0] if args else kwargs.get("values")))
-		return original(query, *args, **kwargs)
-
-	frappe.db.sql = recording_sql
-	try:
-		yield statements
-	finally:
-		frappe.db.sql = original
 
 
 class ReportsTestCase(PackageTestCase):
@@ -227,13 +211,13 @@ class TestIndexedQueries(ReportsTestCase):
 	def test_every_filter_has_an_index(self):
 		for label, (report, filters) in self.VIEWS.items():
 			filters = {key: (self.first if value == "?" else value) for key, value in filters.items()}
-			with self.subTest(label), recorded_queries() as statements:
+			with self.subTest(label), recording_queries() as statements:
 				run(report, **filters)
 				plans = [
 					step
-					for query, values in statements
+					for query, args in statements
 					if query.lstrip().lower().startswith("select")
-					for step in frappe.db.sql(f"explain {query}", values, as_dict=True)
+					for step in frappe.db.sql(f"explain {query}", *args[:1], as_dict=True)
 					if step.table in self.TABLES
 				]
 				self.assertTrue(plans, f"{label}: no query on the app's tables")

@@ -12,7 +12,9 @@ from frappe.utils import flt
 from package_bundles.package_bundles.report.package_report_filters import (
 	apply_user_permissions,
 	company_currency,
+	currency_column,
 	group_column,
+	money_column,
 	summary_group_by,
 	where_permitted,
 )
@@ -105,20 +107,8 @@ def get_summary_columns(filters) -> list[dict]:
 		{"label": _("Balances"), "fieldname": "balances", "fieldtype": "Int", "width": 100},
 		{"label": _("Units Purchased"), "fieldname": "units_purchased", "fieldtype": "Float", "width": 120},
 		{"label": _("Units Remaining"), "fieldname": "units_remaining", "fieldtype": "Float", "width": 120},
-		{
-			"label": _("Deferred"),
-			"fieldname": "total_deferred",
-			"fieldtype": "Currency",
-			"options": "currency",
-			"width": 140,
-		},
-		{
-			"label": _("Currency"),
-			"fieldname": "currency",
-			"fieldtype": "Link",
-			"options": "Currency",
-			"hidden": 1,
-		},
+		money_column(_("Deferred"), "total_deferred", 140),
+		currency_column(),
 	]
 
 

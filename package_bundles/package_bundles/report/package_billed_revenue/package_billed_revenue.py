@@ -19,8 +19,10 @@ from package_bundles.package_bundles.doctype.package_ledger_entry.package_ledger
 from package_bundles.package_bundles.report.package_report_filters import (
 	apply_user_permissions,
 	company_currency,
+	currency_column,
 	group_column,
 	item_group_subtree,
+	money_column,
 	money_precision,
 	summary_group_by,
 	validate_date_range,
@@ -143,18 +145,11 @@ SOURCE_COLUMNS = {"Redemption": "redemption", "Purchase": "purchase", "Breakage"
 
 
 def get_summary_columns(filters) -> list[dict]:
-	money = {"fieldtype": "Currency", "options": "currency", "width": 140}
 	return [
 		group_column(filters),
-		*({"label": _(source), "fieldname": field, **money} for source, field in SOURCE_COLUMNS.items()),
-		{"label": _("Revenue"), "fieldname": "amount", **money},
-		{
-			"label": _("Currency"),
-			"fieldname": "currency",
-			"fieldtype": "Link",
-			"options": "Currency",
-			"hidden": 1,
-		},
+		*(money_column(_(source), field, 140) for source, field in SOURCE_COLUMNS.items()),
+		money_column(_("Revenue"), "amount", 140),
+		currency_column(),
 	]
 
 

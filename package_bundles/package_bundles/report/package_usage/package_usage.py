@@ -16,7 +16,9 @@ from frappe.utils import flt, getdate
 from package_bundles.package_bundles.report.package_report_filters import (
 	apply_user_permissions,
 	company_currency,
+	currency_column,
 	group_column,
+	money_column,
 	summary_group_by,
 	validate_date_range,
 	where_permitted,
@@ -117,21 +119,9 @@ def get_summary_columns(filters) -> list[dict]:
 		{"label": _("Qty"), "fieldname": "qty", "fieldtype": "Float", "width": 90},
 		{"label": _("Qty Returned"), "fieldname": "qty_returned", "fieldtype": "Float", "width": 110},
 		{"label": _("Net Qty"), "fieldname": "net_qty", "fieldtype": "Float", "width": 90},
-		{
-			"label": _("Amount"),
-			"fieldname": "amount",
-			"fieldtype": "Currency",
-			"options": "currency",
-			"width": 130,
-		},
+		money_column(_("Amount"), "amount", 130),
 		{"label": _("Reversed"), "fieldname": "reversed", "fieldtype": "Int", "width": 90},
-		{
-			"label": _("Currency"),
-			"fieldname": "currency",
-			"fieldtype": "Link",
-			"options": "Currency",
-			"hidden": 1,
-		},
+		currency_column(),
 	]
 
 
