@@ -112,6 +112,7 @@ def report_runs() -> list[tuple]:
 			package_deferred_revenue,
 			{**as_of, **one, "item_group": "PKT Visits"},
 		),
+		("Package Deferred Revenue: reconciliation with the GL", "page asks", GlReconciliation, as_of),
 		(
 			"Package Deferred Revenue (all lines)",
 			"background",

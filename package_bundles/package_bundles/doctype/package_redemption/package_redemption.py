@@ -55,6 +55,20 @@ class PackageRedemption(Document):
 		self.validate()
 
 
+SUMMARY_INDEX = "package_redemption_summary_index"
+SUMMARY_INDEX_FIELDS = (
+	"company",
+	"posting_date",
+	"status",
+	"item_group",
+	"prepaid_package",
+	"customer",
+	"qty",
+	"qty_returned",
+	"amount",
+)
+
+
 def on_doctype_update():
 	frappe.db.add_index("Package Redemption", ["sales_invoice", "status"])
 	# the Package Usage report: a company's redemptions in a period
@@ -62,3 +76,5 @@ def on_doctype_update():
 	# the Package Usage report filtered to one customer or package
 	frappe.db.add_index("Package Redemption", ["customer", "posting_date"])
 	frappe.db.add_index("Package Redemption", ["prepaid_package", "posting_date"])
+	# the Package Usage summary reads its figures from this index alone
+	frappe.db.add_index("Package Redemption", list(SUMMARY_INDEX_FIELDS), SUMMARY_INDEX)
