@@ -265,12 +265,18 @@ def time_expiry() -> dict:
 
 @contextmanager
 def commits_skipped():
-	"""Commits do nothing, but what a commit sends (realtime updates to the desk) is still sent:
-	left queued, Frappe's realtime log grows without end and its duplicate check with it."""
+	"""Commits do nothing, but what a commit sends (realtime updates to the desk) is still sent
+	and its count of writes starts afresh: left alone, Frappe's realtime log grows without end
+	(its duplicate check with it), and the count reaches Frappe's limit of writes per transaction."""
 	from frappe.realtime import flush_realtime_log
 
+	def pretend_commit(*args, **kwargs):
+		flush_realtime_log()
+		# a commit also starts Frappe's count of writes per transaction afresh
+		frappe.db.transaction_writes = 0
+
 	commit = frappe.db.commit
-	frappe.db.commit = lambda *args, **kwargs: flush_realtime_log()
+	frappe.db.commit = pretend_commit
 	try:
 		yield
 	finally:
