@@ -31,6 +31,7 @@ from package_bundles.test_fixtures import (
 	get_or_make,
 	make_invoice,
 	make_package,
+	make_patient,
 	pay,
 )
 from package_bundles.testing import IGNORED_TEST_RECORDS, PackageTestCase
@@ -51,16 +52,7 @@ FILTERS = json.dumps({"company": COMPANY})
 
 
 def make_customer() -> str:
-	name = f"PKT Glance Patient {frappe.generate_hash(length=6)}"
-	return get_or_make(
-		"Customer",
-		name,
-		{
-			"customer_name": name,
-			"customer_group": frappe.db.get_value("Customer Group", {"is_group": 0}),
-			"territory": frappe.db.get_value("Territory", {"is_group": 0}),
-		},
-	).name
+	return make_patient(f"PKT Glance Patient {frappe.generate_hash(length=6)}")
 
 
 def this_month_day(offset_from_start: int) -> str:

@@ -31,6 +31,7 @@ from package_bundles.test_fixtures import (
 	get_or_make,
 	make_invoice,
 	make_package,
+	make_patient,
 	pay,
 )
 from package_bundles.testing import IGNORED_TEST_RECORDS, PackageTestCase
@@ -46,16 +47,7 @@ def day(offset: int) -> str:
 
 def make_customer() -> str:
 	"""A patient of this test alone, so rows other tests committed never show up."""
-	name = f"PKT Report Patient {frappe.generate_hash(length=6)}"
-	return get_or_make(
-		"Customer",
-		name,
-		{
-			"customer_name": name,
-			"customer_group": frappe.db.get_value("Customer Group", {"is_group": 0}),
-			"territory": frappe.db.get_value("Territory", {"is_group": 0}),
-		},
-	).name
+	return make_patient(f"PKT Report Patient {frappe.generate_hash(length=6)}")
 
 
 def report_data(report, **filters) -> list[dict]:

@@ -397,8 +397,12 @@ def get_report_summary(totals: dict, currency: str) -> list[dict]:
 	}
 	if "gl_balance" not in totals:
 		return [deferred]
+	return [deferred, *gl_cards(totals, currency)]
+
+
+def gl_cards(totals: dict, currency: str) -> list[dict]:
+	"""The GL balance of the deferred accounts and its difference from the packages' figure."""
 	return [
-		deferred,
 		{
 			"value": totals["gl_balance"],
 			"label": _("Deferred Revenue in the General Ledger"),

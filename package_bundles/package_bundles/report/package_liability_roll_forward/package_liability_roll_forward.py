@@ -32,6 +32,7 @@ from package_bundles.engine.state import (
 )
 from package_bundles.package_bundles.report.package_deferred_revenue.package_deferred_revenue import (
 	get_totals,
+	gl_cards,
 )
 from package_bundles.package_bundles.report.package_report_filters import (
 	company_currency,
@@ -212,20 +213,7 @@ def get_report_summary(total: dict | None, totals: dict, currency: str) -> list[
 		{"value": opening, "label": labels["opening"], "datatype": "Currency", "currency": currency},
 		{"value": movements, "label": _("Net Movements"), "datatype": "Currency", "currency": currency},
 		{"value": closing, "label": labels["closing"], "datatype": "Currency", "currency": currency},
-		{
-			"value": totals["gl_balance"],
-			"label": _("Deferred Revenue in the General Ledger"),
-			"datatype": "Currency",
-			"currency": currency,
-			"indicator": "Blue",
-		},
-		{
-			"value": totals["difference"],
-			"label": _("Difference"),
-			"datatype": "Currency",
-			"currency": currency,
-			"indicator": "Green" if not totals["difference"] else "Red",
-		},
+		*gl_cards(totals, currency),
 	]
 
 
