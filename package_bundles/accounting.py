@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import frappe
 from frappe import _
+from frappe.query_builder import DocType
 
 from package_bundles import engine
 from package_bundles.exceptions import AppJournalEntryError
@@ -154,6 +155,24 @@ def prevent_manual_cancel(doc, method=None):
 			),
 			AppJournalEntryError,
 		)
+
+
+def posted_by_app(journal_entries: list[str]) -> set[str]:
+	"""Which of these Journal Entries the app posted: those that name the voucher or balance they follow."""
+	if not journal_entries:
+		return set()
+	Journal = DocType("Journal Entry")
+	return set(
+		frappe.qb.from_(Journal)
+		.select(Journal.name)
+		.where(Journal.name.isin(journal_entries))
+		.where(
+			(Journal.package_voucher_no.isnotnull() & (Journal.package_voucher_no != ""))
+			| (Journal.package_balance.isnotnull() & (Journal.package_balance != ""))
+		)
+		.orderby(Journal.name)
+		.run(pluck=True)
+	)
 
 
 def company_cost_center(company: str) -> str | None:

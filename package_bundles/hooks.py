@@ -89,6 +89,9 @@ company_data_to_be_ignored = ["Prepaid Package", "Package Settings Account"]
 # A row the patient's package covers shows at rate 0 as soon as it is added (POS page, invoice form)
 override_whitelisted_methods = {
 	"erpnext.stock.get_item_details.get_item_details": "package_bundles.pos.get_item_details",
+	# the desk's Cancel All dialog leaves the app's Journal Entries to the voucher they follow
+	"frappe.desk.form.linked_with.get_submitted_linked_docs": "package_bundles.cancel_all.get_submitted_linked_docs",
+	"frappe.desk.form.linked_with.cancel_all_linked_docs": "package_bundles.cancel_all.cancel_all_linked_docs",
 }
 
 # Scheduled Tasks
