@@ -65,5 +65,18 @@ function show_reconciliation(report) {
 			if (!cards || !cards.length) return;
 			report.$summary.empty();
 			report.render_summary(cards);
+			list_open_pos_invoices(report, cards);
 		});
+}
+
+// the reconciling item of an open POS session names its invoices: their GL posts at POS Closing
+function list_open_pos_invoices(report, cards) {
+	const invoices = cards.flatMap((card) => card.invoices || []);
+	if (!invoices.length) return;
+	const links = invoices
+		.map((name) => frappe.utils.get_form_link("POS Invoice", name, true))
+		.join(", ");
+	$(`<div class="pos-not-consolidated text-muted small" style="flex-basis: 100%; padding: 0 var(--padding-md)">
+		${__("Not yet consolidated at POS Closing (their GL posts then): {0}", [links])}
+	</div>`).appendTo(report.$summary);
 }
