@@ -15,7 +15,7 @@ from package_bundles.install import PACKAGES_ITEM_GROUP, make_packages_item_grou
 from package_bundles.package_bundles.doctype.package_settings.package_settings import (
 	get_deferred_revenue_account,
 )
-from package_bundles.taxes import get_item_tax_rates
+from package_bundles.taxes import get_item_tax_rates, is_package_template
 
 
 class PrepaidPackage(Document):
@@ -242,9 +242,9 @@ class PrepaidPackage(Document):
 			defaults = item.append("item_defaults", {"company": self.company})
 			set_company_links(defaults, self.company)
 		defaults.income_account = deferred_account
-		# the invoice gives each package row a template for its own tax rows (taxes.py); a template
-		# on the item would make ERPNext replace it
-		item.taxes = []
+		# the invoice gives each package row a template for its own tax rows, listed here so that
+		# ERPNext keeps it (taxes.py); any other template would make ERPNext replace it
+		item.taxes = [row for row in item.taxes if is_package_template(row.item_tax_template, self.name)]
 		item.flags.ignore_permissions = True
 		item.save()
 		if not self.item:
