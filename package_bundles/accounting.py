@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import frappe
 from frappe import _
 from frappe.query_builder import DocType
+from frappe.query_builder.functions import Max
+from frappe.utils import add_days, getdate
 
 from package_bundles import engine
 from package_bundles.exceptions import AppJournalEntryError
@@ -210,3 +212,68 @@ def item_cost_center(item_code: str, company: str) -> str | None:
 		or get_item_group_defaults(item_code, company).get("selling_cost_center")
 		or company_cost_center(company)
 	)
+
+
+# --- the dates the books take -----------------------------------------------------------------------
+
+
+def first_open_date(company: str, posting_date):
+	"""The first date on or after ``posting_date`` on which the company's books take a Journal Entry.
+
+	Every posting the app makes because of a later event (breakage, a rounding on cancel) is
+	dated here. A date is locked while the accounts are frozen up to it (Accounts Settings,
+	whatever the current user's roles: the expiry job runs as Administrator), while it lies in
+	a closed Accounting Period for Journal Entry, or while a Period Closing Voucher closed the
+	books up to it; the posting then moves to the day after the lock.
+	"""
+	date = getdate(posting_date)
+	locks = book_locks(company)
+	moved = True
+	while moved:
+		moved = False
+		for start, end in locks:
+			if (start is None or start <= date) and date <= end:
+				date, moved = add_days(end, 1), True
+	return getdate(date)
+
+
+def book_locks(company: str) -> list[tuple]:
+	"""(first day or None, last day) of every lock on the company's books, earliest first."""
+	locks = [(None, getdate(day)) for day in (frozen_till(company), books_closed_till(company)) if day]
+	Period = DocType("Accounting Period")
+	Closed = DocType("Closed Document")
+	periods = (
+		frappe.qb.from_(Period)
+		.join(Closed)
+		.on(Closed.parent == Period.name)
+		.select(Period.start_date, Period.end_date)
+		.where(Period.company == company)
+		.where(Closed.parenttype == "Accounting Period")
+		.where(Closed.document_type == "Journal Entry")
+		.where(Closed.closed == 1)
+		.orderby(Period.start_date)
+		.orderby(Period.end_date)
+		.run()
+	)
+	locks += [(getdate(start), getdate(end)) for start, end in periods]
+	return locks
+
+
+def frozen_till(company: str):
+	"""Accounts frozen up to this date (v15 Accounts Settings; v16 keeps it per company)."""
+	if frappe.get_meta("Company").has_field("accounts_frozen_till_date"):
+		return frappe.db.get_value("Company", company, "accounts_frozen_till_date")
+	return frappe.db.get_single_value("Accounts Settings", "acc_frozen_upto", cache=False)
+
+
+def books_closed_till(company: str):
+	"""The end of the last period a submitted Period Closing Voucher closed (ERPNext's validate_against_pcv)."""
+	Voucher = DocType("Period Closing Voucher")
+	closed = (
+		frappe.qb.from_(Voucher)
+		.select(Max(Voucher.period_end_date))
+		.where(Voucher.company == company)
+		.where(Voucher.docstatus == 1)
+		.run()
+	)
+	return closed[0][0] if closed else None

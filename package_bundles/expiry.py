@@ -10,9 +10,11 @@ Package Manager may extend a balance; that cancels breakage already posted.
 import frappe
 from frappe import _
 from frappe.query_builder import DocType
-from frappe.utils import add_days, getdate, now_datetime, nowdate
+from frappe.query_builder.functions import Max
+from frappe.utils import add_days, getdate, now_datetime, nowdate, strip_html
 
 from package_bundles import engine, package_ledger
+from package_bundles.accounting import first_open_date
 from package_bundles.engine.state import BREAKAGE, CANCEL_EXTENSION, EXPIRY
 from package_bundles.exceptions import PackageValidityError
 from package_bundles.ledger_posting import LedgerPosting, cancel_entries
@@ -21,6 +23,8 @@ from package_bundles.package_bundles.doctype.package_settings.package_settings i
 EXPIRING_STATUSES = ("Active", "Awaiting Payment")
 UPON_CONSUMPTION = "Upon Consumption"
 
+
+MAX_ERROR_LENGTH = 1000
 
 # balances per background job: each batch is committed on its own (small enough to hold few
 # row locks for long, and to keep what a transaction queues for after its commit short)
@@ -76,18 +80,40 @@ def expire_batch(balances: list[str], today) -> dict:
 		try:
 			if expire_balance(name, today):
 				outcome["expired"].append(name)
-		except Exception:
+			clear_expiry_error(name)
+		except Exception as error:
 			frappe.db.rollback(save_point=savepoint)
 			outcome["failed"].append(name)
-			frappe.log_error(
+			error_log = frappe.log_error(
 				title=_("Could not expire package balance {0}").format(name),
 				reference_doctype="Package Balance",
 				reference_name=name,
 			)
+			record_expiry_error(name, error, error_log)
 		frappe.db.release_savepoint(savepoint)
 	if not frappe.flags.in_test:
 		frappe.db.commit()  # nosemgrep: the batch is the unit of work of a background job
 	return outcome
+
+
+def record_expiry_error(name: str, error: Exception, error_log) -> None:
+	"""The balance says why the job could not expire it (nothing was posted); the next run tries again."""
+	message = _("{0}: {1} (Error Log {2})").format(
+		frappe.format(nowdate(), "Date"),
+		strip_html(str(error)).strip() or type(error).__name__,
+		error_log.name if error_log else "",
+	)
+	Balance = DocType("Package Balance")
+	frappe.qb.update(Balance).set(Balance.expiry_error, message[:MAX_ERROR_LENGTH]).where(
+		Balance.name == name
+	).run()
+
+
+def clear_expiry_error(name: str) -> None:
+	Balance = DocType("Package Balance")
+	frappe.qb.update(Balance).set(Balance.expiry_error, None).where(Balance.name == name).where(
+		Balance.expiry_error.isnotnull()
+	).run()
 
 
 def balances_to_expire(today) -> list[str]:
@@ -108,12 +134,16 @@ def balances_to_expire(today) -> list[str]:
 
 
 def expire_balance(name: str, today) -> bool:
-	"""Mark the balance expired and book the breakage of what it still defers; twice posts nothing twice."""
-	expiry_date, company = frappe.db.get_value("Package Balance", name, ["expiry_date", "company"])
-	if not expiry_date or getdate(expiry_date) >= today:
+	"""Mark the balance expired and book the breakage of what it still defers; twice posts nothing twice.
+
+	The expiry date is read from the balance's locked row, so an extension committed while the
+	job ran wins.
+	"""
+	posting = LedgerPosting("Package Balance", name, None, None, balances=[name])
+	locked = next(iter(posting.lines.values()), None)
+	if not locked or not locked.expiry_date or getdate(locked.expiry_date) >= getdate(today):
 		return False
-	breakage_date = add_days(expiry_date, 1)
-	posting = LedgerPosting("Package Balance", name, breakage_date, company, balances=[name])
+	posting.company = locked.company
 	status = posting.status(name)
 	if status not in (*EXPIRING_STATUSES, "Expired"):
 		return False  # used up, refunded or cancelled meanwhile
@@ -124,8 +154,24 @@ def expire_balance(name: str, today) -> bool:
 			posting.apply(line.name, engine.Break())
 	if not posting.entries:
 		return False
+	posting.redate(breakage_date(name, locked.company, locked.expiry_date))
 	book_expiry(posting, name)
 	return True
+
+
+def breakage_date(name: str, company: str, expiry_date):
+	"""The day after expiry; the day of the balance's latest movement if that is later (value that
+	came back after expiry, by a return); and never inside a frozen or closed period."""
+	Entry = DocType("Package Ledger Entry")
+	latest = (
+		frappe.qb.from_(Entry)
+		.select(Max(Entry.posting_date))
+		.where(Entry.package_balance == name)
+		.where(Entry.is_cancelled == 0)
+		.run()
+	)[0][0]
+	natural = getdate(add_days(expiry_date, 1))
+	return first_open_date(company, max(natural, getdate(latest)) if latest else natural)
 
 
 def book_expiry(posting: LedgerPosting, name: str) -> None:
@@ -159,7 +205,7 @@ def extend_expiry(balance: str, new_expiry_date: str, reason: str) -> dict:
 	)
 	extension.db_insert()
 	Balance = DocType("Package Balance")
-	frappe.qb.update(Balance).set(Balance.expiry_date, new_expiry).set(
+	frappe.qb.update(Balance).set(Balance.expiry_date, new_expiry).set(Balance.expiry_error, None).set(
 		Balance.modified, now_datetime()
 	).where(Balance.name == doc.name).run()
 	status = frappe.db.get_value("Package Balance", doc.name, "status")

@@ -14,6 +14,7 @@ from package_bundles import balance_state, engine, package_ledger
 from package_bundles.accounting import (
 	AccountKey,
 	cancel_journal_entry,
+	first_open_date,
 	key_of,
 	post_journal_entry,
 	temporary_opening_account,
@@ -55,6 +56,8 @@ class LedgerPosting:
 		self.journal: list[engine.Entry] = []
 		self.redemptions: set[str] = set()
 		self.journal_entry: str | None = None
+		# what an opening import posts against: the company's Temporary Opening account unless it chose one
+		self.opening_account: str | None = None
 
 	# --- lines -----------------------------------------------------------------------------------
 
@@ -132,11 +135,16 @@ class LedgerPosting:
 		return key_of(booked[-1].income_account, booked[-1].cost_center, line.project, line.dimensions)
 
 	def opening_key(self, line) -> AccountKey:
-		return key_of(
-			temporary_opening_account(line.company), line.balance_cost_center, line.project, line.dimensions
-		)
+		account = self.opening_account or temporary_opening_account(line.company)
+		return key_of(account, line.balance_cost_center, line.project, line.dimensions)
 
 	# --- writing ---------------------------------------------------------------------------------
+
+	def redate(self, posting_date) -> None:
+		"""Date everything this posting moves on another day: its ledger entries and its Journal Entry."""
+		self.posting_date = posting_date
+		for entry in self.entries:
+			entry["posting_date"] = posting_date
 
 	def post_journal(
 		self, remark: str, package_balance: str | None = None, is_opening: bool = False
@@ -227,6 +235,8 @@ def cancel_entries(
 	logs = {row["package_redemption"] for row in entries if row.get("package_redemption")}
 	for posting in postings:
 		if posting.journal:
+			# a rounding the cancel makes is a posting of its own: never inside a locked period
+			posting.redate(first_open_date(company, posting_date))
 			posting.post_journal(
 				_("Rounding of package balance {0}, used up again when a return was cancelled").format(
 					posting.voucher_no

@@ -9,9 +9,12 @@ On submit, each (customer, package, original reference) becomes one Package Bala
 as opening. Its lines enter the ledger as Opening movements (the engine's ``Sell`` with
 ``opening=True``: units left, value left), and one Journal Entry per import, an Opening
 Entry as ERPNext's Opening Invoice Creation Tool makes, moves their value from the
-company's Temporary Opening account to the deferred revenue account. From then on an
-opening balance is redeemed, expires, breaks, is extended and refunded like any other
-(refunds: refund.py, a credit note without a purchase invoice to return against).
+company's Temporary Opening account to the deferred revenue account. A practice whose
+prepayments are already in its ERPNext books (possibly closed by a Period Closing Voucher,
+after which ERPNext takes no Opening Entry) chooses another balance-sheet account, a
+clearing or customer advances account: the entry is then an ordinary Journal Entry. From
+then on an opening balance is redeemed, expires, breaks, is extended and refunded like any
+other (refunds: refund.py, a credit note without a purchase invoice to return against).
 """
 
 from decimal import Decimal
@@ -22,7 +25,7 @@ from frappe.query_builder import DocType
 from frappe.utils import flt, getdate
 
 from package_bundles import engine, package_ledger
-from package_bundles.accounting import company_cost_center
+from package_bundles.accounting import company_cost_center, first_open_date, temporary_opening_account
 from package_bundles.catalog import clear_catalog_cache
 from package_bundles.engine.state import CANCEL_PURCHASE
 from package_bundles.exceptions import OpeningAlreadyImportedError, OpeningImportError
@@ -66,9 +69,74 @@ def validate_import(doc) -> None:
 	problems += group_problems(doc)
 	if problems:
 		frappe.throw(problems, OpeningImportError, title=_("Opening balances refused"), as_list=True)
+	validate_opening_account(doc)
+	validate_open_date(doc)
 	validate_not_imported(doc)
 	doc.total_units_left = sum(flt(row.units_left) for row in doc.lines)
 	doc.total_value_left = flt(sum(flt(row.value_left) for row in doc.lines), context.precision)
+
+
+def validate_opening_account(doc) -> None:
+	"""The account the value comes from: the company's Temporary Opening account unless one is chosen."""
+	doc.opening_account = doc.opening_account or temporary_opening_account(doc.company)
+	account = opening_account_of(doc)
+	reason = None
+	if not account:
+		reason = _("it does not exist")
+	elif account.company != doc.company:
+		reason = _("it belongs to company {0}").format(frappe.bold(account.company))
+	elif account.is_group:
+		reason = _("it is a group account")
+	elif account.disabled:
+		reason = _("it is disabled")
+	elif account.report_type != "Balance Sheet":
+		reason = _("it is not a balance sheet account")
+	elif account.account_type in ("Receivable", "Payable"):
+		reason = _("a {0} account needs a party on every entry").format(_(account.account_type))
+	elif doc.opening_account == get_deferred_revenue_account(doc.company):
+		reason = _("it is the deferred revenue account the balances are posted to")
+	if reason:
+		frappe.throw(
+			_("Account {0} cannot take the opening balances: {1}").format(
+				frappe.bold(doc.opening_account), reason
+			),
+			OpeningImportError,
+		)
+	if is_opening_entry(account) and frappe.db.exists(
+		"Period Closing Voucher", {"docstatus": 1, "company": doc.company}
+	):
+		frappe.throw(
+			_(
+				"The books of {0} were closed by a Period Closing Voucher, so ERPNext takes no more Opening Entries against {1}. Post against the balance-sheet account that holds these prepayments today, such as a clearing or customer advances account."
+			).format(frappe.bold(doc.company), frappe.bold(doc.opening_account)),
+			OpeningImportError,
+		)
+
+
+def opening_account_of(doc):
+	return frappe.db.get_value(
+		"Account",
+		doc.opening_account,
+		["company", "is_group", "disabled", "report_type", "account_type"],
+		as_dict=True,
+	)
+
+
+def is_opening_entry(account) -> bool:
+	"""Against a Temporary account the import is an Opening Entry (ERPNext's Opening Invoice Creation Tool)."""
+	return account.account_type == "Temporary"
+
+
+def validate_open_date(doc) -> None:
+	"""The Journal Entry is dated on the opening date: that day must be open in the books."""
+	first_open = first_open_date(doc.company, doc.posting_date)
+	if first_open != getdate(doc.posting_date):
+		frappe.throw(
+			_(
+				"The opening date {0} lies in a frozen or closed period of the books of {1}; the first open date is {2}"
+			).format(fmt_date(doc.posting_date), frappe.bold(doc.company), fmt_date(first_open)),
+			OpeningImportError,
+		)
 
 
 class ImportContext:
@@ -301,6 +369,7 @@ def submit_import(doc) -> None:
 	posting = LedgerPosting(
 		doc.doctype, doc.name, doc.posting_date, doc.company, balances=list(balance_of_key.values())
 	)
+	posting.opening_account = doc.opening_account
 	for row in doc.lines:
 		balance = balance_of_key[balance_key(row)]
 		line = posting.find_line(balance, row.item_code)
@@ -310,7 +379,8 @@ def submit_import(doc) -> None:
 		posting.apply(line.name, brought_in, voucher_detail_no=row.name)
 		row.db_set("package_balance", balance, update_modified=False)
 	journal_entry = posting.post_journal(
-		_("Opening balances of prepaid packages brought in by {0}").format(doc.name), is_opening=True
+		_("Opening balances of prepaid packages brought in by {0}").format(doc.name),
+		is_opening=is_opening_entry(opening_account_of(doc)),
 	)
 	posting.write()
 	doc.db_set("journal_entry", journal_entry, update_modified=False)

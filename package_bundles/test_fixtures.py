@@ -501,3 +501,28 @@ def open_till():
 	):
 		frappe.db.set_value("POS Opening Entry", name, "status", "Closed")
 	return create_opening_entry(frappe.get_doc("POS Profile", TILL_PROFILE), frappe.session.user)
+
+
+def close_year(year: int, company: str = COMPANY):
+	"""A Period Closing Voucher closing the company's fiscal year ``year`` (as erpnext's own tests make one)."""
+	from erpnext.accounts.utils import get_fiscal_year
+
+	fiscal_year, start, end = get_fiscal_year(f"{year}-12-31", company=company)[:3]
+	closing_account = frappe.db.get_value(
+		"Account", {"company": company, "root_type": "Equity", "is_group": 0}, "name", order_by="name asc"
+	)
+	voucher = frappe.get_doc(
+		{
+			"doctype": "Period Closing Voucher",
+			"transaction_date": end,
+			"period_start_date": start,
+			"period_end_date": end,
+			"company": company,
+			"fiscal_year": fiscal_year,
+			"closing_account_head": closing_account,
+			"remarks": f"Books of {year} closed",
+		}
+	)
+	voucher.insert(ignore_permissions=True)
+	voucher.submit()
+	return voucher

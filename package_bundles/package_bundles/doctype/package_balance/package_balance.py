@@ -35,6 +35,7 @@ class PackageBalance(Document):
 		customer_name: DF.Data | None
 		deferred_revenue_account: DF.Link | None
 		expiry_date: DF.Date | None
+		expiry_error: DF.SmallText | None
 		extensions: DF.Table[PackageBalanceExtension]
 		invoice_type: DF.Link | None
 		is_opening: DF.Check

@@ -4,11 +4,15 @@
 from unittest.mock import patch
 
 import frappe
+from erpnext.accounts.doctype.sales_invoice.sales_invoice import make_sales_return
 from frappe.utils import add_days, getdate, nowdate
 
-from package_bundles import expiry
+from package_bundles import balance_state, expiry
 from package_bundles.exceptions import PackageValidityError
 from package_bundles.package_bundles.doctype.prepaid_package.test_prepaid_package import make_user
+from package_bundles.package_bundles.report.package_balances.package_balances import (
+	execute as balances_report,
+)
 from package_bundles.test_fixtures import (
 	COMPANY,
 	DEFERRED,
@@ -17,6 +21,7 @@ from package_bundles.test_fixtures import (
 	VISIT,
 	VISIT_INCOME,
 	account,
+	close_year,
 	gl_entries,
 	make_invoice,
 	make_package,
@@ -235,3 +240,207 @@ class TestExpiryJob(PackageTestCase):
 		finally:
 			frappe.flags.in_test = True
 		commit.assert_called_once()
+
+
+def day(offset: int):
+	return getdate(add_days(nowdate(), offset))
+
+
+def journal_date(name: str):
+	return getdate(frappe.db.get_value("Journal Entry", name, "posting_date"))
+
+
+def breakage_entries(balance: str) -> list:
+	return frappe.get_all(
+		"Package Ledger Entry",
+		filters={"package_balance": balance, "event": "Breakage", "is_cancelled": 0},
+		fields=["posting_date", "deferred_change", "journal_entry"],
+		order_by="posting_date asc, creation asc",
+	)
+
+
+def report_expiry_errors(balance) -> dict:
+	"""What the Package Balances report shows of this balance's last expiry error."""
+	_columns, rows = balances_report({"company": COMPANY, "customer": balance.customer})
+	return {row.package_balance: row.expiry_error for row in rows if row.package_balance == balance.name}
+
+
+class TestBreakageDates(PackageTestCase):
+	"""Issue 16 item 1: a posting caused by a later event is dated no earlier than that event, never locked."""
+
+	def assert_never_negative(self, balance: str):
+		"""SPEC §4.8: each line's deferred revenue on every date its ledger moved, and the GL's on those dates."""
+		entries = frappe.get_all(
+			"Package Ledger Entry",
+			filters={"package_balance": balance, "is_cancelled": 0},
+			fields=["package_balance_item", "posting_date", "deferred_change"],
+			order_by="posting_date asc, creation asc",
+		)
+		for date in sorted({row.posting_date for row in entries}):
+			for line in sorted({row.package_balance_item for row in entries}):
+				deferred = sum(
+					row.deferred_change
+					for row in entries
+					if row.package_balance_item == line and row.posting_date <= date
+				)
+				self.assertGreaterEqual(round(deferred, 2), 0, f"line {line} on {date}")
+			ledger = frappe.db.sql(
+				"""select coalesce(sum(deferred_change), 0) from `tabPackage Ledger Entry`
+				where company = %s and deferred_account = %s and is_cancelled = 0 and posting_date <= %s""",
+				(COMPANY, DEFERRED, date),
+			)[0][0]
+			self.assertEqual(deferred_liability(COMPANY, DEFERRED, upto=date), round(ledger, 2), str(date))
+
+	def test_value_returned_after_expiry_breaks_on_the_return_date(self):
+		balance = sell_expiring(days_ago=30, valid_for_days=5)  # expired 25 days ago
+		visit = make_invoice([(VISIT, 1)], posting_date=day(-28))
+		self.assertEqual(visit.items[0].package_balance, balance.name)
+		expiry.expire_balances()
+		balance.reload()
+		self.assertEqual((balance.status, balance.breakage_amount), ("Expired", 585))
+		first_breakage = balance.breakage_journal_entry
+		self.assertEqual(journal_date(first_breakage), day(-24))
+
+		credit_note = make_sales_return(visit.name)
+		credit_note.set_posting_time = 1
+		credit_note.posting_date = day(-5)
+		credit_note.insert()
+		credit_note.submit()
+		balance.reload()
+		self.assertEqual(balance.total_deferred, 135)
+
+		outcome = expiry.expire_balances()
+		self.assertIn(balance.name, outcome["expired"])
+		balance.reload()
+		self.assertEqual((balance.total_deferred, balance.breakage_amount), (0, 720))
+		second = [row for row in breakage_entries(balance.name) if row.journal_entry != first_breakage]
+		self.assertEqual({(row.posting_date, row.deferred_change) for row in second}, {(day(-5), -135)})
+		self.assertEqual(journal_date(second[0].journal_entry), day(-5))
+		self.assertEqual(gl_entries(second[0].journal_entry), {DEFERRED: 135.0, VISIT_INCOME: -135.0})
+		self.assert_never_negative(balance.name)
+		self.assert_reconciled()
+
+	def test_breakage_posts_after_the_frozen_date(self):
+		balance = sell_expiring()  # expired 5 days ago: its breakage would be dated 4 days ago
+		frappe.db.set_single_value("Accounts Settings", "acc_frozen_upto", day(-2))
+
+		outcome = expiry.expire_balances()
+		self.assertEqual(outcome["failed"], [])
+		balance.reload()
+		self.assertEqual((balance.status, balance.breakage_amount), ("Expired", 720))
+		self.assertEqual(journal_date(balance.breakage_journal_entry), day(-1))
+		self.assertEqual(str(balance.breakage_date), str(day(-1)))
+		self.assertEqual({row.posting_date for row in breakage_entries(balance.name)}, {day(-1)})
+		self.assertFalse(balance.expiry_error)
+		self.assert_never_negative(balance.name)
+		self.assert_reconciled()
+
+	def test_breakage_posts_after_a_closed_accounting_period(self):
+		balance = sell_expiring()
+		frappe.get_doc(
+			{
+				"doctype": "Accounting Period",
+				"period_name": "PKT Closed Week",
+				"company": COMPANY,
+				"start_date": day(-6),
+				"end_date": day(-3),
+				"closed_documents": [{"document_type": "Journal Entry", "closed": 1}],
+			}
+		).insert(ignore_permissions=True)
+
+		expiry.expire_balances()
+		balance.reload()
+		self.assertEqual(balance.status, "Expired")
+		self.assertEqual(journal_date(balance.breakage_journal_entry), day(-2))
+		self.assertEqual({row.posting_date for row in breakage_entries(balance.name)}, {day(-2)})
+		self.assert_never_negative(balance.name)
+		self.assert_reconciled()
+
+	def test_breakage_of_a_closed_year_posts_in_the_next_open_year(self):
+		last_year = getdate(nowdate()).year - 1
+		package = make_package(name="Year End Care", valid_for_days=30)
+		purchase = make_invoice([(package.item, 1)], posting_date=f"{last_year}-11-01")
+		pay(purchase)
+		balance = frappe.get_doc("Package Balance", {"sales_invoice": purchase.name})
+		self.assertEqual(str(balance.expiry_date), f"{last_year}-12-01")
+		close_year(last_year)
+
+		outcome = expiry.expire_balances()
+		self.assertEqual(outcome["failed"], [])
+		balance.reload()
+		self.assertEqual((balance.status, balance.breakage_amount), ("Expired", 720))
+		self.assertEqual(journal_date(balance.breakage_journal_entry), getdate(f"{last_year + 1}-01-01"))
+		self.assert_never_negative(balance.name)
+		self.assert_reconciled()
+
+	def test_a_failed_breakage_is_shown_and_retried_by_the_next_run(self):
+		settings = frappe.get_single("Package Settings")
+		settings.append("accounts", {"company": COMPANY, "breakage_income_account": BREAKAGE_INCOME})
+		settings.save()
+		balance = sell_expiring()
+		frappe.db.set_value("Account", BREAKAGE_INCOME, "disabled", 1)
+
+		outcome = expiry.expire_balances()
+		self.assertEqual(outcome["failed"], [balance.name])
+		balance.reload()
+		self.assertEqual((balance.status, balance.total_deferred), ("Active", 720))
+		self.assertFalse(balance.breakage_journal_entry)
+		self.assertIn(BREAKAGE_INCOME, balance.expiry_error)
+		self.assertEqual(report_expiry_errors(balance), {balance.name: balance.expiry_error})
+		self.assertTrue(
+			frappe.db.exists(
+				"Error Log", {"reference_doctype": "Package Balance", "reference_name": balance.name}
+			)
+		)
+		self.assert_reconciled()
+
+		frappe.db.set_value("Account", BREAKAGE_INCOME, "disabled", 0)
+		outcome = expiry.expire_balances()
+		self.assertIn(balance.name, outcome["expired"])
+		balance.reload()
+		self.assertEqual((balance.status, balance.breakage_amount), ("Expired", 720))
+		self.assertFalse(balance.expiry_error)
+		self.assertEqual(report_expiry_errors(balance), {balance.name: None})
+		self.assertEqual(
+			gl_entries(balance.breakage_journal_entry), {DEFERRED: 720.0, BREAKAGE_INCOME: -720.0}
+		)
+		self.assert_reconciled()
+
+
+class TestExpiryUnderLock(PackageTestCase):
+	"""Issue 16 item 11. One transaction cannot race another, so the race is staged: the extension lands
+	between the job picking the balance and locking it, where a concurrent commit would land."""
+
+	def test_an_extension_committed_before_the_lock_wins(self):
+		balance = sell_expiring()
+		new_expiry = day(30)
+		original = balance_state.lock_lines
+
+		def extended_meanwhile(balance_names, lock=True):
+			if balance.name in balance_names:
+				frappe.db.set_value("Package Balance", balance.name, "expiry_date", new_expiry)
+			return original(balance_names, lock=lock)
+
+		with patch.object(balance_state, "lock_lines", extended_meanwhile):
+			outcome = expiry.expire_balances()
+		self.assertNotIn(balance.name, outcome["expired"])
+		balance.reload()
+		self.assertEqual((balance.status, str(balance.expiry_date)), ("Active", str(new_expiry)))
+		self.assertFalse(balance.breakage_journal_entry)
+		self.assertFalse(breakage_entries(balance.name))
+		self.assertEqual(balance.total_deferred, 720)
+		self.assert_reconciled()
+
+	def test_the_expiry_date_is_read_once_under_the_lock(self):
+		balance = sell_expiring()
+		reads = []
+		original = frappe.db.get_value
+
+		def watched(doctype, *args, **kwargs):
+			if doctype == "Package Balance" and "expiry_date" in str((args, kwargs)):
+				reads.append(args)  # a read of the expiry date outside the lock
+			return original(doctype, *args, **kwargs)
+
+		with patch.object(frappe.db, "get_value", watched):
+			self.assertTrue(expiry.expire_balance(balance.name, getdate(nowdate())))
+		self.assertEqual(reads, [])

@@ -8,6 +8,13 @@ frappe.ui.form.on("Package Opening Import", {
 		frm.set_query("prepaid_package", "lines", () => ({
 			filters: { company: frm.doc.company },
 		}));
+		// the account the deferred value comes from: a ledger account of the balance sheet
+		frm.set_query("opening_account", () => ({
+			filters: { company: frm.doc.company, is_group: 0, report_type: "Balance Sheet" },
+		}));
+	},
+	company(frm) {
+		frm.set_value("opening_account", null);
 	},
 	refresh(frm) {
 		if (frm.is_new()) {

@@ -23,6 +23,7 @@ class PackageOpeningImport(Document):
 		company: DF.Link
 		journal_entry: DF.Link | None
 		lines: DF.Table[PackageOpeningImportLine]
+		opening_account: DF.Link | None
 		posting_date: DF.Date
 		remarks: DF.SmallText | None
 		total_units_left: DF.Float

@@ -29,19 +29,24 @@ from package_bundles.package_bundles.report.package_deferred_revenue.package_def
 	get_totals,
 )
 from package_bundles.test_fixtures import (
+	ABBR,
 	BOTOX,
 	COMPANY,
 	DEBTORS,
 	DEFERRED,
 	KIT,
 	LAB,
+	OTHER_COMPANY,
 	PRODUCT_INCOME,
 	SALES_TAX,
 	STORES,
 	VISIT,
 	VISIT_INCOME,
+	close_year,
 	get_or_make,
+	gl_balance,
 	gl_entries,
+	make_account,
 	make_invoice,
 	make_package,
 	reset_settings,
@@ -543,3 +548,95 @@ class TestOpeningBalanceLifecycle(OpeningTestCase):
 def outcome_journal(balance) -> str:
 	"""The breakage Journal Entry an extension reversed."""
 	return balance.extensions[-1].reversed_breakage_journal_entry
+
+
+class TestOpeningAccount(OpeningTestCase):
+	"""Issue 16 item 6: practices already on ERPNext post against the account that holds the prepayments."""
+
+	def clearing_account(self) -> str:
+		return make_account("PKT Opening Clearing", ABBR, "Current Liabilities")
+
+	def import_against(self, account, posting_date=None, submit=True):
+		doc = frappe.get_doc(
+			{
+				"doctype": "Package Opening Import",
+				"company": COMPANY,
+				"posting_date": posting_date or day(-10),
+				"opening_account": account,
+				"lines": self.lines(),
+			}
+		)
+		doc.insert()
+		if submit:
+			doc.submit()
+		return doc
+
+	def test_the_default_is_the_temporary_opening_account_and_an_opening_entry(self):
+		doc = self.import_balances()
+		self.assertEqual(doc.opening_account, temporary_opening_account(COMPANY))
+		journal_entry = frappe.get_doc("Journal Entry", doc.journal_entry)
+		self.assertEqual((journal_entry.voucher_type, journal_entry.is_opening), ("Opening Entry", "Yes"))
+		self.assertEqual(
+			gl_entries(doc.journal_entry), {temporary_opening_account(COMPANY): 666.0, DEFERRED: -666.0}
+		)
+		self.assert_books_agree()
+
+	def test_after_a_period_closing_voucher_a_clearing_account_takes_the_import_and_cancels(self):
+		close_year(getdate(nowdate()).year - 1)
+		clearing = self.clearing_account()
+		doc = self.import_against(clearing, posting_date=nowdate())
+
+		journal_entry = frappe.get_doc("Journal Entry", doc.journal_entry)
+		self.assertEqual((journal_entry.voucher_type, journal_entry.is_opening), ("Journal Entry", "No"))
+		self.assertEqual(gl_entries(doc.journal_entry), {clearing: 666.0, DEFERRED: -666.0})
+		self.assertEqual(
+			set(frappe.get_all("GL Entry", {"voucher_no": doc.journal_entry}, pluck="is_opening")), {"No"}
+		)
+		self.assertEqual(self.balance_of(self.ava).status, "Active")
+		self.assert_books_agree()
+
+		frappe.get_doc(doc.doctype, doc.name).cancel()
+		self.assertEqual(frappe.db.get_value("Journal Entry", doc.journal_entry, "docstatus"), 2)
+		self.assertEqual(round(gl_balance(clearing), 2), 0)
+		self.assertEqual(
+			{b.status for b in frappe.get_all("Package Balance", {"opening_import": doc.name}, ["status"])},
+			{"Cancelled"},
+		)
+		self.assert_books_agree()
+
+	def test_after_a_period_closing_voucher_temporary_opening_is_refused_with_the_way_out(self):
+		close_year(getdate(nowdate()).year - 1)
+		before = self.count_documents(*WRITTEN)
+		with self.assertRaises(OpeningImportError) as refused:
+			self.import_balances(posting_date=nowdate())
+		self.assertIn("clearing", str(refused.exception))
+		self.assertEqual(self.count_documents(*WRITTEN), before)
+
+	def test_the_account_must_be_a_ledger_account_of_the_balance_sheet_of_the_company(self):
+		cases = {
+			"income account": (VISIT_INCOME, "not a balance sheet account"),
+			"group account": (f"Current Liabilities - {ABBR}", "group account"),
+			"another company's account": (
+				frappe.db.get_value("Account", {"company": OTHER_COMPANY, "account_type": "Temporary"}),
+				"belongs to company",
+			),
+			"receivable account": (DEBTORS, "party"),
+			"the deferred revenue account": (DEFERRED, "deferred revenue account"),
+		}
+		before = self.count_documents(*WRITTEN)
+		for case, (account_name, message) in cases.items():
+			with self.subTest(case):
+				with self.assertRaises(OpeningImportError) as refused:
+					self.import_against(account_name)
+				self.assertIn(message, str(refused.exception))
+				self.assertEqual(self.count_documents(*WRITTEN), before)
+
+	def test_an_opening_date_in_frozen_books_is_refused(self):
+		frappe.db.set_single_value("Accounts Settings", "acc_frozen_upto", day(-5))
+		with self.assertRaises(OpeningImportError) as refused:
+			self.import_against(self.clearing_account(), posting_date=day(-10))
+		self.assertIn("frozen or closed", str(refused.exception))
+		doc = self.import_against(self.clearing_account(), posting_date=day(-4))
+		self.assertEqual(
+			str(frappe.db.get_value("Journal Entry", doc.journal_entry, "posting_date")), str(day(-4))
+		)

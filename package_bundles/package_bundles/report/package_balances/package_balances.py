@@ -91,6 +91,8 @@ def get_columns() -> list[dict]:
 			"options": "Sales Invoice",
 			"width": 150,
 		},
+		# why the expiry job could not expire the balance on its last try (it tries again)
+		{"label": _("Last Expiry Error"), "fieldname": "expiry_error", "fieldtype": "Data", "width": 220},
 		{
 			"label": _("Currency"),
 			"fieldname": "currency",
@@ -175,6 +177,7 @@ def get_balances(filters) -> list[dict]:
 			Balance.expiry_date,
 			Balance.total_deferred,
 			Balance.sales_invoice,
+			Balance.expiry_error,
 		)
 		.orderby(Balance.customer)
 		# balances without an expiry date last
