@@ -40,7 +40,11 @@ jinja = {"methods": ["package_bundles.receipt.package_receipt"]}
 # ---------------
 doc_events = {
 	"Sales Invoice": {
-		"before_validate": "package_bundles.invoice.before_validate",
+		"before_validate": [
+			"package_bundles.invoice.before_validate",
+			# "Maintain Same Rate" compares charged rows with their order, not redeemed ones
+			"package_bundles.orders.compare_charged_rates_only",
+		],
 		"validate": "package_bundles.invoice.validate",
 		"before_submit": "package_bundles.orders.count_redeemed_rows_as_billed",
 		"on_submit": [

@@ -18,7 +18,7 @@ from frappe.query_builder import DocType
 from frappe.query_builder.functions import Coalesce
 from frappe.utils import flt, getdate
 
-from package_bundles import engine, package_ledger
+from package_bundles import engine, orders, package_ledger
 from package_bundles.accounting import AccountKey, key_of, row_key
 from package_bundles.catalog import get_package_item_map, get_redeemable_items
 from package_bundles.exceptions import BalanceUnavailableError
@@ -52,9 +52,10 @@ def restore_redeemed_rows(doc) -> None:
 		doc.items = merged
 		for idx, row in enumerate(doc.items, start=1):
 			row.idx = idx
-	for row in doc.items:
-		if row.package_balance or row.package_row_group:
-			reset_row_price(row)
+	reset = [row for row in doc.items if row.package_balance or row.package_row_group]
+	for row in reset:
+		reset_row_price(row)
+	orders.restore_billed_rates(reset)
 
 
 def to_stock_uom(row) -> None:
