@@ -45,6 +45,28 @@ def dimension_fieldnames() -> list[str]:
 	return get_accounting_dimensions()
 
 
+# ERPNext gives each of these a Link field per accounting dimension (hooks
+# accounting_dimension_doctypes), so what they captured follows a renamed dimension value
+CAPTURING_DOCTYPES = ("Package Balance", "Package Redemption")
+
+
+def captured_dimension_fields(doctype: str) -> list[str]:
+	"""The dimensions a balance or redemption log holds: those with a field on its doctype."""
+	meta = frappe.get_meta(doctype)
+	return [fieldname for fieldname in dimension_fieldnames() if meta.has_field(fieldname)]
+
+
+def add_dimension_fields() -> None:
+	"""Install and migrate: a Link field on the capturing doctypes for each existing dimension
+	(ERPNext adds them for dimensions made later)."""
+	from erpnext.accounts.doctype.accounting_dimension.accounting_dimension import (
+		create_accounting_dimensions_for_doctype,
+	)
+
+	for doctype in CAPTURING_DOCTYPES:
+		create_accounting_dimensions_for_doctype(doctype)
+
+
 def dimensions_of(doc_or_row) -> dict[str, str]:
 	"""The accounting dimension values a document or row carries (cost center and project aside)."""
 	return {

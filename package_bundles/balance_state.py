@@ -6,7 +6,6 @@ that put them there). Everything else records ledger movements and calls it; the
 stay for reports and REST clients (SPEC §7), always equal to what the ledger says.
 """
 
-import json
 from decimal import Decimal
 
 import frappe
@@ -15,6 +14,7 @@ from frappe.query_builder.functions import Sum
 from frappe.utils import flt, now
 
 from package_bundles import engine, package_ledger
+from package_bundles.accounting import captured_dimension_fields
 from package_bundles.package_bundles.doctype.package_settings.package_settings import is_paid
 from package_bundles.package_bundles.doctype.prepaid_package.prepaid_package import currency_precision
 
@@ -53,6 +53,7 @@ def lock_lines(balance_names, lock: bool = True) -> dict[str, frappe._dict]:
 		return {}
 	Balance = DocType("Package Balance")
 	Item = DocType("Package Balance Item")
+	dimension_fields = captured_dimension_fields("Package Balance")
 	query = (
 		frappe.qb.from_(Item)
 		.join(Balance)
@@ -82,7 +83,7 @@ def lock_lines(balance_names, lock: bool = True) -> dict[str, frappe._dict]:
 			Balance.deferred_revenue_account,
 			Balance.cost_center.as_("balance_cost_center"),
 			Balance.project,
-			Balance.accounting_dimensions,
+			*[Balance[field].as_(f"dimension__{field}") for field in dimension_fields],
 			*[Balance[field].as_(f"stored_balance_{field}") for field in BALANCE_STATE_FIELDS],
 		)
 		.where(Item.parent.isin(sorted(set(balance_names))))
@@ -96,7 +97,8 @@ def lock_lines(balance_names, lock: bool = True) -> dict[str, frappe._dict]:
 	for line in lines:
 		line.precision = currency_precision(line.currency)
 		line.upon_purchase = line.revenue_recognition == UPON_PURCHASE
-		line.dimensions = json.loads(line.accounting_dimensions or "{}")
+		captured = {field: line.pop(f"dimension__{field}") for field in dimension_fields}
+		line.dimensions = {field: value for field, value in captured.items() if value}
 	return {line.name: line for line in lines}
 
 

@@ -87,6 +87,10 @@ doc_events = {
 	},
 }
 
+# ERPNext adds a Link field per accounting dimension to these: what a balance captured at sale,
+# and a redemption log from its row, follows a renamed dimension value (issue 16)
+accounting_dimension_doctypes = ["Package Balance", "Package Redemption"]
+
 # ERPNext's "Delete Transactions" of a company keeps these masters
 company_data_to_be_ignored = ["Prepaid Package", "Package Settings Account"]
 

@@ -4,6 +4,7 @@ import frappe
 from frappe import _
 from frappe.custom.doctype.custom_field.custom_field import create_custom_fields
 
+from package_bundles.accounting import add_dimension_fields
 from package_bundles.reminders import make_expiry_reminder_template
 
 PACKAGE_MANAGER = "Package Manager"
@@ -12,6 +13,7 @@ PACKAGES_ITEM_GROUP = "Packages"
 
 def after_install():
 	create_custom_fields(get_custom_fields(), ignore_validate=True)
+	add_dimension_fields()
 	make_package_manager_role()
 	make_packages_item_group()
 	make_expiry_reminder_template()
@@ -19,6 +21,7 @@ def after_install():
 
 def after_migrate():
 	create_custom_fields(get_custom_fields(), ignore_validate=True)
+	add_dimension_fields()
 	delete_custom_fields(OBSOLETE_CUSTOM_FIELDS)
 	make_package_manager_role()
 	make_expiry_reminder_template()

@@ -9,7 +9,6 @@ credit note: give back the units and value of the rows it returns.
 cancel: undo exactly what the voucher moved (ledger_posting.cancel_entries).
 """
 
-import json
 from decimal import Decimal
 
 import frappe
@@ -19,7 +18,7 @@ from frappe.query_builder.functions import Coalesce
 from frappe.utils import flt, getdate
 
 from package_bundles import engine, orders, package_ledger
-from package_bundles.accounting import AccountKey, key_of, row_key
+from package_bundles.accounting import AccountKey, captured_dimension_fields, dimensions_of, key_of, row_key
 from package_bundles.catalog import get_package_item_map, get_redeemable_items
 from package_bundles.exceptions import BalanceUnavailableError
 from package_bundles.ledger_posting import LedgerPosting, cancel_entries
@@ -443,12 +442,12 @@ def write_redemption_log(doc, row, line, value: Decimal, journal_entry: str | No
 			"income_account": income.account,
 			"cost_center": income.cost_center,
 			"project": income.project,
-			"accounting_dimensions": json.dumps(dict(income.dimensions), sort_keys=True)
-			if income.dimensions
-			else None,
 			"journal_entry": journal_entry,
 		}
 	)
+	dimensions = dict(income.dimensions)
+	for fieldname in captured_dimension_fields("Package Redemption"):
+		log.set(fieldname, dimensions.get(fieldname))
 	log.flags.written_by_package_bundles = True
 	log.flags.ignore_permissions = True
 	log.insert()
@@ -521,9 +520,7 @@ def return_on_submit(doc) -> None:
 		qty = min(Decimal(str(abs(stock_qty(row)))), left)
 		if qty <= 0:
 			continue
-		income = key_of(
-			log.income_account, log.cost_center, log.project, json.loads(log.accounting_dimensions or "{}")
-		)
+		income = key_of(log.income_account, log.cost_center, log.project, dimensions_of(log))
 		posting.apply(
 			log.package_balance_item,
 			engine.ReturnRedemption(

@@ -6,7 +6,6 @@ ledger records. Cancelling the purchase takes back everything its balances moved
 Refunds (credit notes against the purchase) live in refund.py.
 """
 
-import json
 from decimal import Decimal
 
 import frappe
@@ -14,7 +13,12 @@ from frappe import _
 from frappe.utils import add_days, add_months, flt, getdate
 
 from package_bundles import engine, package_ledger
-from package_bundles.accounting import dimensions_of, item_cost_center, item_income_account
+from package_bundles.accounting import (
+	captured_dimension_fields,
+	dimensions_of,
+	item_cost_center,
+	item_income_account,
+)
 from package_bundles.catalog import clear_catalog_cache
 from package_bundles.engine.state import CANCEL_PURCHASE
 from package_bundles.exceptions import (
@@ -243,9 +247,11 @@ def new_balance(doc, row, package, price: Decimal, whole_uoms: set[str], dimensi
 			"deferred_revenue_account": row.income_account,
 			"cost_center": row.cost_center or doc.get("cost_center"),
 			"project": row.get("project") or doc.get("project"),
-			"accounting_dimensions": json.dumps(dimensions, sort_keys=True) if dimensions else None,
 		}
 	)
+	# Link fields (ERPNext's, one per dimension): a renamed value follows, later postings use it
+	for fieldname in captured_dimension_fields("Package Balance"):
+		balance.set(fieldname, dimensions.get(fieldname))
 	for item, allocated in zip(package.items, allocations, strict=True):
 		balance.append(
 			"items",

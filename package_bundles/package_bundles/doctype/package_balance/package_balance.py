@@ -24,7 +24,6 @@ class PackageBalance(Document):
 			PackageBalanceItem,
 		)
 
-		accounting_dimensions: DF.Code | None
 		breakage_amount: DF.Currency
 		breakage_date: DF.Date | None
 		breakage_journal_entry: DF.Link | None

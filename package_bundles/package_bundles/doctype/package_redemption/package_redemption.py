@@ -17,7 +17,6 @@ class PackageRedemption(Document):
 	if TYPE_CHECKING:
 		from frappe.types import DF
 
-		accounting_dimensions: DF.Code | None
 		amount: DF.Currency
 		company: DF.Link | None
 		cost_center: DF.Link | None
