@@ -170,6 +170,30 @@ class TestCancelFromTheDesk(PackageTestCase):
 		self.assertEqual(round(-gl_balance(DEFERRED, voucher_no=journal_entry), 2), 0)
 		self.assertEqual(invariant_problems(), [])
 
+	def test_a_redemption_with_a_credit_note_cancels_both_through_cancel_all(self):
+		"""The invoice's dialog lists its credit note, cancelled first; each takes its own entry with it."""
+		balance = self.sell_paid_package()
+		visit = make_invoice([(VISIT, 2)], taxes=False)
+		credit_note = make_sales_return(visit.name)
+		credit_note.items[0].qty = -1
+		credit_note.insert()
+		credit_note.submit()
+		journal_entries = journal_entries_of(visit.name) + journal_entries_of(credit_note.name)
+		self.assertEqual(len(journal_entries), 2)
+
+		listed = cancel_from_form("Sales Invoice", visit.name)
+
+		self.assertEqual(
+			[(doc["doctype"], doc["name"]) for doc in listed], [("Sales Invoice", credit_note.name)]
+		)
+		self.assertEqual(
+			[docstatus("Sales Invoice", name) for name in (credit_note.name, visit.name)]
+			+ [docstatus("Journal Entry", name) for name in journal_entries],
+			[2, 2, 2, 2],
+		)
+		self.assertEqual(remaining(balance), {VISIT: 4, KIT: 1, LAB: 2})
+		self.assertEqual(invariant_problems(), [])
+
 	def test_an_invoice_made_from_an_order_cancels_with_the_order_through_cancel_all(self):
 		"""The order's dialog lists the invoice (cancelled first, its Journal Entry with it), never the entry."""
 		from erpnext.selling.doctype.sales_order.sales_order import make_sales_invoice
