@@ -79,7 +79,7 @@ class TestOpenPosSessionInTheReconciliation(PackageTestCase):
 			],
 		)
 		self.assertEqual(cards[2]["value"], during["pos_not_consolidated"])
-		self.assertIn(sale.name, cards[2]["invoices"])
+		self.assertIn({"name": sale.name, "amount": 600}, cards[2]["invoices"])
 		self.assertEqual((cards[3]["value"], cards[3]["indicator"]), (0, "Green"))
 
 		closing = make_closing_entry_from_opening(frappe.get_doc("POS Opening Entry", opening.name))

@@ -73,8 +73,15 @@ function show_reconciliation(report) {
 function list_open_pos_invoices(report, cards) {
 	const invoices = cards.flatMap((card) => card.invoices || []);
 	if (!invoices.length) return;
+	const currency = cards[0].currency;
 	const links = invoices
-		.map((name) => frappe.utils.get_form_link("POS Invoice", name, true))
+		.map(
+			(invoice) =>
+				`${frappe.utils.get_form_link("POS Invoice", invoice.name, true)} (${format_currency(
+					invoice.amount,
+					currency
+				)})`
+		)
 		.join(", ");
 	$(`<div class="pos-not-consolidated text-muted small" style="flex-basis: 100%; padding: 0 var(--padding-md)">
 		${__("Not yet consolidated at POS Closing (their GL posts then): {0}", [links])}

@@ -299,6 +299,7 @@ def get_totals(company: str, as_of_date=None) -> dict:
 		"gl_balance": gl_balance,
 		"pos_not_consolidated": pos_not_consolidated,
 		"pos_invoices_not_consolidated": [invoice for invoice, _amount in open_pos],
+		"pos_invoice_amounts": {invoice: flt(amount, precision) for invoice, amount in open_pos},
 		"difference": flt(deferred - gl_balance - pos_not_consolidated, precision),
 	}
 
@@ -460,7 +461,10 @@ def gl_cards(totals: dict, currency: str) -> list[dict]:
 				"currency": currency,
 				"indicator": "Orange",
 				# listed under the cards (the report's script): their GL posts at POS Closing
-				"invoices": totals["pos_invoices_not_consolidated"],
+				"invoices": [
+					{"name": invoice, "amount": totals["pos_invoice_amounts"][invoice]}
+					for invoice in totals["pos_invoices_not_consolidated"]
+				],
 			}
 		)
 	return [
