@@ -10,6 +10,7 @@ from frappe.utils import add_days, nowdate
 
 from package_bundles import expiry
 from package_bundles.accounting import add_dimension_fields
+from package_bundles.package_bundles.doctype.package_balance.test_point_of_sale import pos_invoice
 from package_bundles.test_fixtures import (
 	ABBR,
 	COMPANY,
@@ -20,6 +21,8 @@ from package_bundles.test_fixtures import (
 	LAB,
 	MAIN_COST_CENTER,
 	OTHER_CUSTOMER,
+	POS_ABBR,
+	POS_COMPANY,
 	PRICE_LIST,
 	PRODUCT_INCOME,
 	SALES_TAX,
@@ -27,11 +30,15 @@ from package_bundles.test_fixtures import (
 	TAXABLE_TEMPLATE,
 	VISIT,
 	VISIT_INCOME,
+	account,
 	get_or_make,
 	gl_entries,
 	make_invoice,
 	make_item,
 	make_package,
+	make_patient,
+	make_till,
+	open_till,
 	pay,
 )
 from package_bundles.testing import IGNORED_TEST_RECORDS, PackageTestCase, balances_of, invariant_problems
@@ -364,3 +371,65 @@ class TestDimensionsFollowRenames(PackageTestCase):
 			{(renamed_clinic, "PKT East Wing"), (MAIN_COST_CENTER, "PKT East Wing")},
 		)
 		self.assertEqual(invariant_problems(), [])
+
+
+class TestTaxAtTheTill(PackageTestCase):
+	"""A POS Invoice's package row keeps its tax too (the till's company has templates of its own)."""
+
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		make_till()
+		get_or_make(
+			"Item Tax Template",
+			f"PKT Reduced 5% - {POS_ABBR}",
+			{
+				"title": "PKT Reduced 5%",
+				"company": POS_COMPANY,
+				"taxes": [{"tax_type": account("PKT Sales Tax", POS_ABBR), "tax_rate": 5}],
+			},
+		)
+		frappe.db.commit()
+
+	def tearDown(self):
+		super().tearDown()
+		frappe.clear_document_cache("Item Group", "Packages")
+		frappe.clear_document_cache("Item")
+
+	def test_a_template_on_the_packages_group_does_not_reach_a_package_sold_at_the_till(self):
+		"""The till's company has no template for the components: they bear the tax row's 8%."""
+		suffix = frappe.generate_hash(length=6)
+		patient = make_patient(f"PKT Till Patient {suffix}")
+		open_till()
+		package = frappe.get_doc(
+			{
+				"doctype": "Prepaid Package",
+				"package_name": f"Till Care {suffix}",
+				"company": POS_COMPANY,
+				"selling_price_list": PRICE_LIST,
+				"package_price": 720,
+				"items": [
+					{"item_code": VISIT, "qty": 4},
+					{"item_code": KIT, "qty": 1},
+					{"item_code": LAB, "qty": 2},
+				],
+			}
+		).insert(ignore_permissions=True)
+		set_group_template("Packages", f"PKT Reduced 5% - {POS_ABBR}")
+		sales_tax = account("PKT Sales Tax", POS_ABBR)
+
+		sale = pos_invoice(
+			patient,
+			[(package.item, 1)],
+			taxes=[
+				{
+					"charge_type": "On Net Total",
+					"account_head": sales_tax,
+					"description": "Sales Tax 8%",
+					"rate": 8,
+					"cost_center": account("Main", POS_ABBR),
+				}
+			],
+		)
+		self.assertEqual((sale.net_total, sale.total_taxes_and_charges), (720, 57.6))
+		self.assertEqual(frappe.parse_json(sale.items[0].item_tax_rate), {sales_tax: 8.0})
