@@ -191,7 +191,15 @@ def list_on_package_item(item_code: str, template: str, tax_category: str | None
 		.orderby(ItemTax.idx)
 		.run()
 	)
-	if not listed:
+	if listed:
+		# listed by hand, or with a validity of its own: valid for any invoice date again
+		frappe.db.set_value(
+			"Item Tax",
+			listed[0][0],
+			{"valid_from": LISTED_SINCE, "minimum_net_rate": 0, "maximum_net_rate": 0},
+			update_modified=False,
+		)
+	else:
 		count = frappe.db.count("Item Tax", {"parenttype": "Item", "parent": item_code})
 		row = frappe.new_doc("Item Tax", parent_doc=item, parentfield="taxes")
 		row.update(
@@ -207,10 +215,11 @@ def list_on_package_item(item_code: str, template: str, tax_category: str | None
 
 
 def listed_for(row, template: str, category: str | None) -> bool:
-	return (
+	return bool(
 		row.item_tax_template == template
 		and (row.tax_category or None) == category
-		and getdate(row.valid_from or LISTED_SINCE) <= getdate(LISTED_SINCE)
+		and row.valid_from
+		and getdate(row.valid_from) <= getdate(LISTED_SINCE)
 		and not flt(row.maximum_net_rate)
 	)
 
