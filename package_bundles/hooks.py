@@ -59,6 +59,8 @@ doc_events = {
 			"package_bundles.invoice.on_cancel",
 			"package_bundles.orders.update_delivery_notes_billed",
 		],
+		# ERPNext sets the status (db_set runs on_change) wherever it recomputes the outstanding
+		"on_change": "package_bundles.payment.refresh_sold_balances",
 	},
 	# the POS page's invoices sell and redeem exactly like Sales Invoices
 	"POS Invoice": {
@@ -67,15 +69,10 @@ doc_events = {
 		"on_submit": "package_bundles.invoice.on_submit",
 		"before_cancel": "package_bundles.invoice.before_cancel",
 		"on_cancel": "package_bundles.invoice.on_cancel",
-	},
-	"Payment Entry": {
-		"on_submit": "package_bundles.payment.refresh_paid_balances",
-		"on_cancel": "package_bundles.payment.refresh_paid_balances",
+		"on_change": "package_bundles.payment.refresh_sold_balances",
 	},
 	"Journal Entry": {
 		"before_cancel": "package_bundles.accounting.prevent_manual_cancel",
-		"on_submit": "package_bundles.payment.refresh_paid_balances",
-		"on_cancel": "package_bundles.payment.refresh_paid_balances",
 	},
 	"Transaction Deletion Record": {
 		# a company's transactions go (balances, logs and ledger with them); its packages stay

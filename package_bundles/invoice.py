@@ -23,6 +23,12 @@ def purchase_rows(doc) -> list:
 	return [(row, package_items[row.item_code]) for row in doc.items if row.item_code in package_items]
 
 
+def is_debit_note(doc) -> bool:
+	"""A debit note charges more against an invoice (a supplement for a visit): it neither sells nor
+	redeems; rows copied from a redeemed row are charged in full."""
+	return bool(doc.get("is_debit_note"))
+
+
 def plans_redemptions(doc) -> bool:
 	"""Plan on every save of a draft, and when a document is inserted already submitted.
 
@@ -44,9 +50,12 @@ def before_validate(doc, method=None):
 	if rows and doc.is_return:
 		# against the purchase invoice; with none, the customer's opening balances
 		refund.set_refund_rows(doc, rows)
-	elif rows and not doc.is_return and not doc.get("is_debit_note"):
+	elif rows and not doc.is_return and not is_debit_note(doc):
 		sale.set_purchase_rows(doc, rows)
 	if doc.is_return:
+		return
+	if is_debit_note(doc):
+		redemption.restore_redeemed_rows(doc)
 		return
 	if plans_redemptions(doc):
 		redemption.restore_redeemed_rows(doc)
@@ -80,6 +89,8 @@ def on_submit(doc, method=None):
 		if doc.return_against:
 			redemption.return_on_submit(doc)
 		return
+	if is_debit_note(doc):
+		return  # validate refused its package rows and left its rows charged
 	if rows:
 		sale.create_balances(doc, rows)
 	redemption.redeem_on_submit(doc)

@@ -130,6 +130,7 @@ def load_holdings(customer: str, company: str, item_codes: set[str]) -> list[fra
 			Balance.status,
 			Balance.purchase_date,
 			Balance.expiry_date,
+			Balance.sales_invoice,
 			Coalesce(Invoice.outstanding_amount, PosInvoice.outstanding_amount).as_("outstanding_amount"),
 			Item.item_code,
 			Item.qty_remaining,
@@ -147,9 +148,11 @@ def load_holdings(customer: str, company: str, item_codes: set[str]) -> list[fra
 	)
 
 
-def is_holding_paid(status: str, outstanding_amount) -> bool:
-	# Active was paid when last refreshed; Awaiting Payment may have been paid since
-	return status == "Active" or is_paid(outstanding_amount)
+def is_holding_paid(holding) -> bool:
+	"""The purchase invoice's live outstanding decides, as at submit (balance_state.paid_by_balance),
+	never the stored status: a plan made at save passes the submit re-check when nothing changed.
+	An opening balance has no invoice and counts as paid."""
+	return not holding.sales_invoice or is_paid(holding.outstanding_amount)
 
 
 def apply_redemptions(doc, fill_details: bool = True) -> bool:
@@ -168,7 +171,7 @@ def apply_redemptions(doc, fill_details: bool = True) -> bool:
 			qty_remaining=Decimal(str(h.qty_remaining)),
 			purchase_date=getdate(h.purchase_date),
 			expiry_date=getdate(h.expiry_date) if h.expiry_date else None,
-			paid=is_holding_paid(h.status, h.outstanding_amount),
+			paid=is_holding_paid(h),
 		)
 		for h in load_holdings(doc.customer, doc.company, {row.item_code for row in rows})
 	]

@@ -105,7 +105,9 @@ def claim_instances(doc, purchase_rows, posting: LedgerPosting) -> list[RefundCl
 	claimed: set[str] = set()
 	claims = []
 	for row, _package in purchase_rows:
-		instances = int(abs(flt(row.qty)))
+		instances = returned_instances(row)
+		if not instances:
+			continue  # ERPNext's return checks and sale.validate_purchase_qty refuse the row by name
 		pool = [
 			balance
 			for balance in balances
@@ -120,6 +122,13 @@ def claim_instances(doc, purchase_rows, posting: LedgerPosting) -> list[RefundCl
 		claimed.update(taken)
 		claims.append(RefundClaim(row, taken, values))
 	return claims
+
+
+def returned_instances(row) -> int:
+	"""Whole instances a credit-note row returns; 0 for a row no refund can come from (qty 0, a
+	fraction, a positive qty), which validation then refuses with its own message."""
+	qty = flt(row.qty)
+	return int(-qty) if qty < 0 and qty == int(qty) else 0
 
 
 def refuse_short_pool(doc, row, available: int) -> None:
