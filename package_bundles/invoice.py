@@ -74,6 +74,7 @@ def validate(doc, method=None):
 	if rows:
 		sale.validate_purchase_rows(doc, rows)
 	if doc.is_return and doc.return_against:
+		refund.validate_returned_packages_keep_their_item(doc)
 		redemption.mark_returned_rows(doc)
 	if redemption.put_back_removed_rows(doc):
 		doc.calculate_taxes_and_totals()

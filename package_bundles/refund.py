@@ -15,6 +15,7 @@ from decimal import Decimal
 
 import frappe
 from frappe import _
+from frappe.query_builder import DocType
 from frappe.utils import flt
 
 from package_bundles import engine
@@ -49,6 +50,34 @@ def set_refund_rows(doc, purchase_rows) -> None:
 		set_refund_row(doc, claim, posting)
 		claimed[claim.row.name or str(id(claim.row))] = (claim.balances, claim.values)
 	doc.flags.package_refund_claims = claimed
+
+
+def validate_returned_packages_keep_their_item(doc) -> None:
+	"""validate: ERPNext checks a return row against its original row only when the row has an item;
+	a row cleared of the package item would take the package's price out of deferred revenue while
+	its balance stays sold. Queried only for such rows."""
+	rows = [row for row in doc.items if not row.item_code and returned_row(row)]
+	package_items = get_package_item_map() if rows else {}
+	if not package_items:
+		return
+	Item = DocType(f"{doc.doctype} Item")
+	originals = dict(
+		frappe.qb.from_(Item)
+		.select(Item.name, Item.item_code)
+		.where(Item.parent == doc.return_against)
+		.where(Item.name.isin(sorted({returned_row(row) for row in rows})))
+		.orderby(Item.name)
+		.run()
+	)
+	for row in rows:
+		item_code = originals.get(returned_row(row))
+		if item_code in package_items:
+			frappe.throw(
+				_(
+					"Row #{0}: This row returns package {1}; keep its item on the row so its package balance is refunded"
+				).format(row.idx, frappe.bold(item_code)),
+				RefundNotAllowedError,
+			)
 
 
 def refund_on_submit(doc, purchase_rows) -> None:

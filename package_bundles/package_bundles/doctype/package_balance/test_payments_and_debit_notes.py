@@ -17,11 +17,16 @@ from package_bundles.test_fixtures import (
 	CUSTOMER,
 	DEBTORS,
 	MAIN_COST_CENTER,
+	POS_COMPANY,
+	PRICE_LIST,
 	VISIT,
 	account,
 	gl_entries,
 	make_invoice,
 	make_package,
+	make_patient,
+	make_till,
+	open_till,
 	pay,
 )
 from package_bundles.testing import IGNORED_TEST_RECORDS, PackageTestCase, balances_of, invariant_problems
@@ -184,7 +189,7 @@ class TestPaidFollowsThePaymentLedger(PackageTestCase):
 
 	def test_a_stale_active_status_never_lets_an_unpaid_balance_redeem_and_nothing_loops(self):
 		"""The planner reads the live outstanding: what it plans at save passes the submit re-check."""
-		invoice, balance = self.sell()
+		_invoice, balance = self.sell()
 		frappe.db.set_value("Package Balance", balance.name, "status", "Active", update_modified=False)
 
 		visit = make_invoice([(VISIT, 1)], submit=False)
@@ -270,7 +275,11 @@ class TestPaidFollowsThePaymentLedger(PackageTestCase):
 			]
 		)
 		self.assert_status(balance, "Active")
-		self.assert_visit_redeems(balance)
+		visit = self.assert_visit_redeems(balance)
+
+		visit.cancel()
+		write_off.cancel()
+		self.assert_status(balance, "Awaiting Payment")
 
 	def test_an_advance_allocated_on_the_purchase_invoice_itself_pays_it_at_once(self):
 		payment = advance_payment()
@@ -358,7 +367,59 @@ class TestNoRawCrash(PackageTestCase):
 		with self.assertRaises(RefundNotAllowedError):
 			credit_note.insert()
 
-	def test_a_row_without_an_item_code_gets_erpnexts_message(self):
+	def test_a_return_row_cleared_of_the_package_item_is_refused_and_nothing_is_written(self):
+		"""ERPNext checks a return row against its original only when it has an item; without one the
+		row would take the package's price out of deferred revenue while its balance stays sold."""
+		sale = make_invoice([(self.package.item, 1)])
+		before = self.count_documents("Sales Invoice", "GL Entry", "Package Ledger Entry")
+		credit_note = make_sales_return(sale.name)
+		credit_note.items[0].item_code = None
+		with self.assertRaises(RefundNotAllowedError):
+			credit_note.insert()
+		self.assertEqual(self.count_documents("Sales Invoice", "GL Entry", "Package Ledger Entry"), before)
+		self.assertEqual(balances_of(sale)[0].status, "Awaiting Payment")
+
+
+class TestNoRawCrashAtTheTill(PackageTestCase):
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		make_till()
+		frappe.db.commit()
+
+	def test_a_second_pos_return_of_a_refunded_package_is_refused_clearly(self):
+		from erpnext.accounts.doctype.pos_invoice.pos_invoice import make_sales_return as make_pos_return
+
+		from package_bundles.package_bundles.doctype.package_balance.test_point_of_sale import pos_invoice
+
+		open_till()
+		patient = make_patient("PKT Twice Returned Patient")
+		package = frappe.get_doc(
+			{
+				"doctype": "Prepaid Package",
+				"package_name": "Two Till Visits",
+				"company": POS_COMPANY,
+				"selling_price_list": PRICE_LIST,
+				"package_price": 300,
+				"items": [{"item_code": VISIT, "qty": 2}],
+			}
+		).insert(ignore_permissions=True)
+		sale = pos_invoice(patient, [(package.item, 1)])
+		first = make_pos_return(sale.name)
+		first.insert()
+		first.submit()
+		self.assertEqual(
+			frappe.db.get_value("Package Balance", {"sales_invoice": sale.name}, "status"), "Refunded"
+		)
+
+		second = make_pos_return(sale.name)
+		self.assertEqual(second.items[0].qty, 0)  # nothing left to return
 		with self.assertRaises(frappe.ValidationError) as caught:
-			make_invoice([{"item_name": "Consultation", "qty": 1, "rate": 50, "uom": "Nos"}])
-		self.assertNotIsInstance(caught.exception, (KeyError, IndexError, AttributeError, TypeError))
+			second.insert()
+		self.assertIs(type(caught.exception), frappe.ValidationError)
+		self.assertIn("'0' qty Items are not allowed", str(caught.exception))
+
+		second = make_pos_return(sale.name)
+		second.items[0].qty = -1
+		with self.assertRaises(RefundNotAllowedError):
+			second.insert()
