@@ -168,6 +168,48 @@ def cancel_journal_entry(name: str | None):
 	journal_entry.cancel()
 
 
+def reverse_journal_entry(name: str, posting_date, remark: str) -> str:
+	"""Post the reverse of one of the app's Journal Entries (debits and credits swapped, same
+	accounts, cost centers, projects and dimensions), linked to the same voucher or balance.
+
+	For an entry in a locked period, which ERPNext refuses to cancel (with an immutable
+	ledger too: it checks the original entry's date); the original stays submitted.
+	"""
+	original = frappe.get_doc("Journal Entry", name)
+	reversal = frappe.new_doc("Journal Entry")
+	reversal.update(
+		{
+			"voucher_type": "Journal Entry",
+			"is_opening": "No",
+			"company": original.company,
+			"posting_date": posting_date,
+			"user_remark": remark,
+			"reversal_of": original.name,
+			"package_voucher_type": original.get("package_voucher_type"),
+			"package_voucher_no": original.get("package_voucher_no"),
+			"package_balance": original.get("package_balance"),
+			"multi_currency": original.multi_currency,
+		}
+	)
+	copied = ("account", "party_type", "party", "cost_center", "project", "account_currency", "exchange_rate")
+	for row in original.accounts:
+		values = {field: row.get(field) for field in (*copied, *dimension_fieldnames())}
+		values.update(
+			debit_in_account_currency=row.credit_in_account_currency,
+			credit_in_account_currency=row.debit_in_account_currency,
+			debit=row.credit,
+			credit=row.debit,
+		)
+		reversal.append("accounts", values)
+	reversal.flags.ignore_permissions = True
+	# it names the voucher as the original does, though that voucher may be being cancelled now
+	reversal.flags.ignore_links = True
+	reversal.flags.posted_by_package_bundles = True
+	reversal.docstatus = 1
+	reversal.insert()
+	return reversal.name
+
+
 def prevent_manual_cancel(doc, method=None):
 	"""Journal Entry before_cancel: the app's entries follow their invoice or balance."""
 	if (
@@ -239,17 +281,19 @@ def item_cost_center(item_code: str, company: str) -> str | None:
 # --- the dates the books take -----------------------------------------------------------------------
 
 
-def first_open_date(company: str, posting_date):
+def first_open_date(company: str, posting_date, locks: list[tuple] | None = None):
 	"""The first date on or after ``posting_date`` on which the company's books take a Journal Entry.
 
-	Every posting the app makes because of a later event (breakage, a rounding on cancel) is
-	dated here. A date is locked while the accounts are frozen up to it (Accounts Settings,
-	whatever the current user's roles: the expiry job runs as Administrator), while it lies in
-	a closed Accounting Period for Journal Entry, or while a Period Closing Voucher closed the
-	books up to it; the posting then moves to the day after the lock.
+	Every posting the app makes because of a later event (breakage, a rounding on cancel, the
+	reversal of an entry in a locked period) is dated here. A date is locked while the accounts
+	are frozen up to it (Accounts Settings, whatever the current user's roles: the expiry job
+	runs as Administrator), while it lies in a closed Accounting Period for Journal Entry, or
+	while a Period Closing Voucher closed the books up to it; the posting then moves to the day
+	after the lock. ``locks``: book_locks(company), when the caller asks for many dates.
 	"""
 	date = getdate(posting_date)
-	locks = book_locks(company)
+	if locks is None:
+		locks = book_locks(company)
 	moved = True
 	while moved:
 		moved = False

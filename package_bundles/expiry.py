@@ -4,7 +4,8 @@ A daily job marks balances past their expiry date Expired. With breakage on,
 the deferred value still in an expired Upon Consumption balance is recognized
 by a Journal Entry (Dr deferred revenue, Cr the breakage income account, or
 each item's own income account), so the liability does not sit forever. A
-Package Manager may extend a balance; that cancels breakage already posted.
+Package Manager may extend a balance; that undoes breakage already posted (cancelled, or
+reversed on the first open date if it lies in a locked period: ledger_posting.undo_entries).
 """
 
 import frappe
@@ -187,7 +188,8 @@ def extend_expiry(balance: str, new_expiry_date: str, reason: str) -> dict:
 	new_expiry = getdate(new_expiry_date)
 	validate_extension(doc, new_expiry, reason)
 
-	# the balance's expiry and breakage leave the ledger, their Journal Entries cancelled
+	# the balance's expiry and breakage leave the ledger, their Journal Entries cancelled (reversed
+	# where they lie in a locked period)
 	undone = package_ledger.live_entries(package_balance=doc.name, event=[EXPIRY, BREAKAGE])
 	breakage_entries = sorted({row.journal_entry for row in undone if row.journal_entry})
 	cancel_entries(undone, nowdate(), doc.company, kind=CANCEL_EXTENSION)

@@ -9,14 +9,18 @@ anything is written. ``post_journal`` then turns the postings into one Journal E
 
 import frappe
 from frappe import _
+from frappe.query_builder import DocType
+from frappe.utils import getdate, nowdate
 
 from package_bundles import balance_state, engine, package_ledger
 from package_bundles.accounting import (
 	AccountKey,
+	book_locks,
 	cancel_journal_entry,
 	first_open_date,
 	key_of,
 	post_journal_entry,
+	reverse_journal_entry,
 	temporary_opening_account,
 )
 from package_bundles.engine import state as events
@@ -208,11 +212,12 @@ def cancel_kind(movements) -> str:
 
 
 def cancel_entries(
-	entries: list[dict], posting_date, company: str, check_only: bool = False, kind=None
+	entries: list[dict], posting_date, company: str, check_only: bool = False, kind=None, voucher=None
 ) -> None:
 	"""Undo exactly these ledger entries (a voucher's, or a balance's expiry), their Journal Entries too.
 
 	With ``check_only`` nothing is written: the refusal, if any, is raised (before_cancel).
+	``voucher``: the document being cancelled, when a voucher's cancel undoes them.
 	A line that a cancelled return leaves used up again is rounded to its allocation by a
 	Journal Entry of its own, on the balance.
 	"""
@@ -229,9 +234,7 @@ def cancel_entries(
 		postings.append(posting)
 	if check_only:
 		return
-	package_ledger.cancel(entries)
-	for journal_entry in sorted({row["journal_entry"] for row in entries if row.get("journal_entry")}):
-		cancel_journal_entry(journal_entry)
+	undo_entries(entries, company, voucher)
 	logs = {row["package_redemption"] for row in entries if row.get("package_redemption")}
 	for posting in postings:
 		if posting.journal:
@@ -245,3 +248,92 @@ def cancel_entries(
 			)
 		posting.redemptions = logs
 		posting.write()
+
+
+def undo_entries(entries: list[dict], company: str, voucher=None) -> None:
+	"""Take ledger entries and the app's Journal Entries that moved them out of the books, for a later event.
+
+	An entry outside a locked period is cancelled, as ERPNext cancels any entry (its ledger
+	entries cancelled, or reversed where Accounts Settings keep an immutable ledger). One in a
+	locked period (first_open_date moves its date: frozen, a closed Accounting Period, a year
+	closed by a Period Closing Voucher) ERPNext refuses to cancel, so it stays and is reversed:
+	a reversing Journal Entry and reversing ledger entries, all dated the first open date on or
+	after today, the day of the undoing (and after what they reverse), so the GL and the ledger
+	agree on every date.
+	"""
+	locks = book_locks(company)
+	journal_dates = submitted_journal_dates(
+		{row["journal_entry"] for row in entries if row.get("journal_entry")}
+	)
+	locked_journals = {
+		name for name, date in journal_dates.items() if first_open_date(company, date, locks) != getdate(date)
+	}
+	# entries without an app Journal Entry move no value, or value the voucher's own GL moves,
+	# which ERPNext cancels with the voucher: they leave the ledger as that GL leaves the books
+	locked = [row for row in entries if row.get("journal_entry") in locked_journals]
+	locked_names = {row["name"] for row in locked}
+	package_ledger.cancel([row for row in entries if row["name"] not in locked_names])
+	for journal_entry in sorted(set(journal_dates) - locked_journals):
+		cancel_journal_entry(journal_entry)
+	if not locked:
+		return
+	# the undoing happens today, whatever date the voucher being cancelled bears
+	latest = max([getdate(nowdate())] + [getdate(journal_dates[name]) for name in locked_journals])
+	reversal_date = first_open_date(company, latest, locks)
+	reversals = {
+		name: reverse_journal_entry(
+			name, reversal_date, _("Reversal of {0}, which lies in a closed or frozen period").format(name)
+		)
+		for name in sorted(locked_journals)
+	}
+	package_ledger.cancel(locked, reversal_date=reversal_date, reversing_journal_entries=reversals)
+	if voucher is not None:
+		allow_reversed_links(voucher, {*reversals, *reversals.values()})
+
+
+def allow_reversed_links(voucher, reversed_pairs: set[str]) -> None:
+	"""A voucher's own entries that were reversed stay submitted and name it, so Frappe's check of
+	submitted documents linked to a cancelled one would refuse its cancel. Journal Entries are left
+	out of that check only when no other submitted one refers to the voucher (a payment, say)."""
+	Journal = DocType("Journal Entry")
+	Account = DocType("Journal Entry Account")
+	linked = (
+		frappe.qb.from_(Journal)
+		.select(Journal.name)
+		.where(Journal.package_voucher_type == voucher.doctype)
+		.where(Journal.package_voucher_no == voucher.name)
+		.where(Journal.docstatus == 1)
+		.orderby(Journal.name)
+		.run(pluck=True)
+	)
+	if not set(linked) & reversed_pairs:
+		return
+	referring = (
+		frappe.qb.from_(Account)
+		.select(Account.parent)
+		.where(Account.reference_type == voucher.doctype)
+		.where(Account.reference_name == voucher.name)
+		.where(Account.docstatus == 1)
+		.orderby(Account.parent)
+		.limit(1)
+		.run(pluck=True)
+	)
+	if referring or set(linked) - reversed_pairs:
+		return  # Frappe refuses the cancel as usual, naming that entry
+	voucher.ignore_linked_doctypes = (*(voucher.get("ignore_linked_doctypes") or ()), "Journal Entry")
+
+
+def submitted_journal_dates(names: set[str]) -> dict[str, object]:
+	"""Posting date of each of these Journal Entries still submitted (a cancelled one is undone already)."""
+	if not names:
+		return {}
+	Journal = DocType("Journal Entry")
+	rows = (
+		frappe.qb.from_(Journal)
+		.select(Journal.name, Journal.posting_date)
+		.where(Journal.name.isin(sorted(names)))
+		.where(Journal.docstatus == 1)
+		.orderby(Journal.name)
+		.run()
+	)
+	return dict(rows)

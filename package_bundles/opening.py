@@ -455,5 +455,5 @@ def check_import_cancel(doc) -> None:
 
 def cancel_import(doc) -> None:
 	"""on_cancel: the balances lose everything they moved, the Journal Entries included."""
-	cancel_entries(import_entries(doc), doc.posting_date, doc.company, kind=CANCEL_PURCHASE)
+	cancel_entries(import_entries(doc), doc.posting_date, doc.company, kind=CANCEL_PURCHASE, voucher=doc)
 	clear_catalog_cache()

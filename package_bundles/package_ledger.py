@@ -180,25 +180,32 @@ def movements_of(entries: list[dict]) -> dict[str, tuple[engine.Movement, ...]]:
 	return {line: tuple(movements) for line, movements in grouped.items()}
 
 
-def cancel(entries: list[dict]) -> None:
-	"""Take entries out of the ledger as ERPNext takes GL Entries out when their voucher is cancelled."""
+def cancel(entries: list[dict], reversal_date=None, reversing_journal_entries: dict | None = None) -> None:
+	"""Take entries out of the ledger as ERPNext takes GL Entries out when their voucher is cancelled.
+
+	With ``reversal_date`` (entries in a locked period, see ledger_posting.undo_entries) they are
+	reversed on that date whatever Accounts Settings say, each reversal naming the Journal Entry
+	that reversed its own (``reversing_journal_entries``: original -> reversal).
+	"""
 	if not entries:
 		return
 	from erpnext.accounts.general_ledger import is_immutable_ledger_enabled
 
 	Entry = DocType("Package Ledger Entry")
 	names = [row["name"] for row in entries]
-	if not is_immutable_ledger_enabled():
+	if not reversal_date and not is_immutable_ledger_enabled():
 		frappe.qb.update(Entry).set(Entry.is_cancelled, 1).set(Entry.modified, now()).where(
 			Entry.name.isin(names)
 		).run()
 		return
-	posting_date = getdate(frappe.form_dict.get("posting_date") or None)
+	posting_date = getdate(reversal_date or frappe.form_dict.get("posting_date") or None)
+	reversing_journal_entries = reversing_journal_entries or {}
 	reversals = []
 	for row in entries:
 		reversal = {field: row.get(field) for field in FIELDS}
 		reversal.update(
 			posting_date=posting_date,
+			journal_entry=reversing_journal_entries.get(row.get("journal_entry"), row.get("journal_entry")),
 			qty_change=-flt(row["qty_change"]),
 			deferred_change=-flt(row["deferred_change"]),
 			revenue_change=-flt(row["revenue_change"]),

@@ -309,5 +309,5 @@ def check_purchase_cancel(doc) -> None:
 
 def cancel_purchase(doc) -> None:
 	"""on_cancel: the balances lose their sale, recognition, expiry and breakage, Journal Entries included."""
-	cancel_entries(purchase_entries(doc), doc.posting_date, doc.company, kind=CANCEL_PURCHASE)
+	cancel_entries(purchase_entries(doc), doc.posting_date, doc.company, kind=CANCEL_PURCHASE, voucher=doc)
 	clear_catalog_cache()

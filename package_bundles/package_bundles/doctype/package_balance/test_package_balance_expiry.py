@@ -9,9 +9,13 @@ from frappe.utils import add_days, getdate, nowdate
 
 from package_bundles import balance_state, expiry
 from package_bundles.exceptions import PackageValidityError
+from package_bundles.package_bundles.doctype.package_ledger_entry.test_balance_state import cancel_payments
 from package_bundles.package_bundles.doctype.prepaid_package.test_prepaid_package import make_user
 from package_bundles.package_bundles.report.package_balances.package_balances import (
 	execute as balances_report,
+)
+from package_bundles.package_bundles.report.package_deferred_revenue.package_deferred_revenue import (
+	get_totals as deferred_revenue_totals,
 )
 from package_bundles.test_fixtures import (
 	COMPANY,
@@ -22,6 +26,7 @@ from package_bundles.test_fixtures import (
 	VISIT_INCOME,
 	account,
 	close_year,
+	gl_balance,
 	gl_entries,
 	make_invoice,
 	make_package,
@@ -32,6 +37,7 @@ from package_bundles.testing import (
 	IGNORED_TEST_RECORDS,
 	PackageTestCase,
 	deferred_liability,
+	invariant_problems,
 )
 
 test_ignore = IGNORED_TEST_RECORDS
@@ -444,3 +450,244 @@ class TestExpiryUnderLock(PackageTestCase):
 		with patch.object(frappe.db, "get_value", watched):
 			self.assertTrue(expiry.expire_balance(balance.name, getdate(nowdate())))
 		self.assertEqual(reads, [])
+
+
+def reversal_of(journal_entry: str) -> frappe._dict:
+	"""The submitted Journal Entry that reverses this one."""
+	[reversal] = frappe.get_all(
+		"Journal Entry",
+		filters={"reversal_of": journal_entry, "docstatus": 1},
+		fields=["name", "posting_date", "package_balance", "package_voucher_type", "package_voucher_no"],
+		order_by="name asc",
+	)
+	return reversal
+
+
+def close_journal_entries(start, end):
+	"""An Accounting Period closed for Journal Entries only (invoices stay open)."""
+	frappe.get_doc(
+		{
+			"doctype": "Accounting Period",
+			"period_name": f"PKT Closed {start}",
+			"company": COMPANY,
+			"start_date": start,
+			"end_date": end,
+			"closed_documents": [{"document_type": "Journal Entry", "closed": 1}],
+		}
+	).insert(ignore_permissions=True)
+
+
+class TestUndoInLockedPeriods(PackageTestCase):
+	"""Issue 16 item 1, follow-up: an entry ERPNext will not cancel (locked period) is reversed on the
+	first open date instead, the ledger with it, so undoing breakage is never refused."""
+
+	def assert_books_agree(self, balance: str, never_negative: bool = True):
+		"""Ledger and GL agree on the deferred revenue on every date the balance's ledger moved."""
+		if never_negative:
+			TestBreakageDates.assert_never_negative(self, balance)
+		dates = frappe.get_all(
+			"Package Ledger Entry",
+			filters={"package_balance": balance, "is_cancelled": 0},
+			pluck="posting_date",
+			order_by="posting_date asc",
+		)
+		for date in sorted(set(dates)):
+			ledger = frappe.db.sql(
+				"""select coalesce(sum(deferred_change), 0) from `tabPackage Ledger Entry`
+				where company = %s and deferred_account = %s and is_cancelled = 0 and posting_date <= %s""",
+				(COMPANY, DEFERRED, date),
+			)[0][0]
+			self.assertEqual(deferred_liability(COMPANY, DEFERRED, upto=date), round(ledger, 2), str(date))
+			# the Package Deferred Revenue report as of that date: the ledger's figure, nothing unexplained
+			totals = deferred_revenue_totals(COMPANY, date)
+			self.assertEqual(
+				(round(totals["deferred"], 2), totals["difference"]), (round(ledger, 2), 0), str(date)
+			)
+		if max(dates) <= day(0):  # invariant_problems reads the report as of today
+			self.assertEqual(invariant_problems(), [])
+
+	def assert_breakage_reversed(self, balance, breakage_entry: str, on):
+		"""The breakage entry stays submitted; a reversal dated ``on``, on the balance, swaps its lines."""
+		self.assertEqual(frappe.db.get_value("Journal Entry", breakage_entry, "docstatus"), 1)
+		reversal = reversal_of(breakage_entry)
+		self.assertEqual(getdate(reversal.posting_date), on)
+		self.assertEqual(reversal.package_balance, balance.name)
+		self.assertEqual(
+			gl_entries(reversal.name), {acc: -amount for acc, amount in gl_entries(breakage_entry).items()}
+		)
+		reversed_rows = frappe.get_all(
+			"Package Ledger Entry",
+			filters={"package_balance": balance.name, "event": "Breakage", "is_reversal": 1},
+			fields=["posting_date", "deferred_change", "journal_entry"],
+			order_by="creation asc",
+		)
+		self.assertEqual(
+			{(row.posting_date, row.journal_entry) for row in reversed_rows}, {(on, reversal.name)}
+		)
+		self.assertEqual(round(sum(row.deferred_change for row in reversed_rows), 2), 720)
+		return reversal
+
+	def extend(self, balance, days=30):
+		result = expiry.extend_expiry(balance.name, add_days(nowdate(), days), "Patient was in hospital")
+		self.assertEqual(result["status"], "Active")
+		balance.reload()
+		self.assertEqual(
+			(balance.status, balance.breakage_amount, balance.total_deferred), ("Active", 0, 720)
+		)
+		self.assertEqual(deferred_liability(COMPANY, DEFERRED), 720)
+
+	def test_extension_reverses_breakage_in_a_frozen_period(self):
+		balance = sell_expiring()  # breakage dated 4 days ago
+		expiry.expire_balances()
+		balance.reload()
+		breakage_entry = balance.breakage_journal_entry
+		self.assertEqual(journal_date(breakage_entry), day(-4))
+		frappe.db.set_single_value("Accounts Settings", "acc_frozen_upto", day(-1))
+
+		self.extend(balance)
+		self.assert_breakage_reversed(balance, breakage_entry, on=day(0))
+		self.assertEqual(balance.extensions[0].reversed_breakage_journal_entry, breakage_entry)
+		self.assert_books_agree(balance.name)
+		self.assert_reconciled()
+
+		invoice = make_invoice([(VISIT, 1)])
+		self.assertEqual(invoice.items[0].package_balance, balance.name)
+		self.assert_reconciled()
+
+	def test_extension_in_a_frozen_period_with_an_immutable_ledger(self):
+		balance = sell_expiring()
+		expiry.expire_balances()
+		balance.reload()
+		breakage_entry = balance.breakage_journal_entry
+		frappe.db.set_single_value("Accounts Settings", "enable_immutable_ledger", 1)
+		frappe.db.set_single_value("Accounts Settings", "acc_frozen_upto", day(-1))
+
+		self.extend(balance)
+		self.assert_breakage_reversed(balance, breakage_entry, on=day(0))
+		self.assertFalse(
+			frappe.db.exists("Package Ledger Entry", {"package_balance": balance.name, "is_cancelled": 1})
+		)
+		self.assert_books_agree(balance.name)
+		self.assert_reconciled()
+
+	def test_extension_reverses_breakage_in_a_closed_accounting_period(self):
+		balance = sell_expiring()
+		expiry.expire_balances()
+		balance.reload()
+		breakage_entry = balance.breakage_journal_entry
+		close_journal_entries(day(-6), day(0))  # through today: the reversal waits for tomorrow
+
+		self.extend(balance)
+		self.assert_breakage_reversed(balance, breakage_entry, on=day(1))
+		self.assert_books_agree(balance.name)
+		self.assert_reconciled()
+
+	def test_extension_reverses_breakage_of_a_closed_year(self):
+		last_year = getdate(nowdate()).year - 1
+		package = make_package(name="Year End Care", valid_for_days=30)
+		purchase = make_invoice([(package.item, 1)], posting_date=f"{last_year}-11-01")
+		pay(purchase)
+		balance = frappe.get_doc("Package Balance", {"sales_invoice": purchase.name})
+		expiry.expire_balances()
+		balance.reload()
+		breakage_entry = balance.breakage_journal_entry
+		self.assertEqual(journal_date(breakage_entry), getdate(f"{last_year}-12-02"))
+		close_year(last_year)
+
+		self.extend(balance)
+		self.assert_breakage_reversed(balance, breakage_entry, on=day(0))
+		self.assert_books_agree(balance.name)
+		self.assert_reconciled()
+
+	def test_an_open_breakage_is_still_cancelled(self):
+		balance = sell_expiring()
+		expiry.expire_balances()
+		balance.reload()
+		breakage_entry = balance.breakage_journal_entry
+		frappe.db.set_single_value("Accounts Settings", "acc_frozen_upto", day(-5))  # before the breakage
+
+		self.extend(balance)
+		self.assertEqual(frappe.db.get_value("Journal Entry", breakage_entry, "docstatus"), 2)
+		self.assertFalse(frappe.db.exists("Journal Entry", {"reversal_of": breakage_entry}))
+		self.assertFalse(
+			frappe.db.exists("Package Ledger Entry", {"package_balance": balance.name, "is_reversal": 1})
+		)
+		self.assert_books_agree(balance.name)
+		self.assert_reconciled()
+
+	def test_refund_of_a_balance_broken_in_a_frozen_period(self):
+		balance = sell_expiring()
+		expiry.expire_balances()
+		balance.reload()
+		breakage_entry = balance.breakage_journal_entry
+		frappe.db.set_single_value("Accounts Settings", "acc_frozen_upto", day(-1))
+
+		credit_note = make_sales_return(balance.sales_invoice)
+		credit_note.insert()
+		credit_note.submit()
+		balance.reload()
+		self.assertEqual((balance.status, balance.total_broken, balance.total_refunded), ("Refunded", 0, 720))
+		self.assertEqual(frappe.db.get_value("Journal Entry", breakage_entry, "docstatus"), 1)
+		self.assertEqual(deferred_liability(COMPANY, DEFERRED), 0)
+		for income in (VISIT_INCOME, PRODUCT_INCOME, LAB_INCOME):
+			self.assertEqual(round(gl_balance(income), 2), 0, income)
+		self.assert_books_agree(balance.name)
+		self.assert_reconciled()
+
+		credit_note.cancel()  # the refund's own entry is open: cancelled as usual
+		balance.reload()
+		self.assertEqual((balance.status, balance.total_broken, balance.total_refunded), ("Expired", 720, 0))
+		self.assertEqual(deferred_liability(COMPANY, DEFERRED), 0)
+		self.assert_books_agree(balance.name)
+		self.assert_reconciled()
+
+	def test_cancelling_a_refund_whose_entry_lies_in_a_closed_period_reverses_it(self):
+		balance = sell_expiring()
+		expiry.expire_balances()
+		credit_note = make_sales_return(balance.sales_invoice)
+		credit_note.set_posting_time = 1
+		credit_note.posting_date = day(-2)
+		credit_note.insert()
+		credit_note.submit()
+		refund_entry = frappe.db.get_value(
+			"Journal Entry", {"package_voucher_no": credit_note.name, "docstatus": 1}, "name"
+		)
+		self.assertEqual(journal_date(refund_entry), day(-2))
+		close_journal_entries(day(-3), day(-1))  # the credit note's own type stays open
+
+		credit_note.cancel()
+		balance.reload()
+		self.assertEqual((balance.status, balance.total_broken, balance.total_refunded), ("Expired", 720, 0))
+		self.assertEqual(frappe.db.get_value("Journal Entry", refund_entry, "docstatus"), 1)
+		reversal = reversal_of(refund_entry)
+		self.assertEqual(getdate(reversal.posting_date), day(0))
+		self.assertEqual(
+			(reversal.package_voucher_type, reversal.package_voucher_no), ("Sales Invoice", credit_note.name)
+		)
+		self.assertEqual(
+			gl_entries(reversal.name), {acc: -amount for acc, amount in gl_entries(refund_entry).items()}
+		)
+		self.assertEqual(deferred_liability(COMPANY, DEFERRED), 0)
+		self.assert_books_agree(balance.name)
+		self.assert_reconciled()
+
+	def test_cancelling_a_purchase_whose_breakage_lies_in_a_closed_period_reverses_it(self):
+		balance = sell_expiring()
+		expiry.expire_balances()
+		balance.reload()
+		breakage_entry = balance.breakage_journal_entry
+		close_journal_entries(day(-5), day(-3))  # the purchase, 10 days ago, stays open
+		purchase = frappe.get_doc("Sales Invoice", balance.sales_invoice)
+		cancel_payments(purchase)
+
+		purchase.reload()
+		purchase.cancel()
+		balance.reload()
+		self.assertEqual(balance.status, "Cancelled")
+		self.assert_breakage_reversed(balance, breakage_entry, on=day(0))
+		for income in (VISIT_INCOME, PRODUCT_INCOME, LAB_INCOME, DEFERRED):
+			self.assertEqual(round(gl_balance(income), 2), 0, income)
+		# ERPNext takes the whole purchase out of the books, so the breakage alone stands until
+		# its reversal: ledger and GL still agree on every date
+		self.assert_books_agree(balance.name, never_negative=False)
+		self.assert_reconciled()
