@@ -5,7 +5,7 @@ ERPNext recomputes an invoice's outstanding amount from its Payment Ledger in on
 Entry or Journal Entry submitted or cancelled, Payment Reconciliation, Unreconcile Payment, a
 credit note against it, a write-off. It then sets the invoice's status with ``db_set``, which
 runs the invoice's ``on_change``: the one hook here. The purchase invoice's own submit and cancel
-write its balances themselves (sale.py), so its own save is left alone.
+write its balances themselves (sale.py).
 """
 
 import frappe
@@ -19,13 +19,14 @@ PAYABLE_STATUSES = ("Awaiting Payment", "Active")
 def refresh_sold_balances(doc, method=None):
 	"""Sales Invoice / POS Invoice on_change: the balances it sold follow its outstanding amount.
 
-	on_change also runs on every ordinary save; no query unless the invoice is submitted,
-	not being saved itself, and sells a package.
+	on_change also runs on every ordinary save; no query unless the invoice is submitted and
+	sells a package. (Not frappe.flags.currently_saving: a save that failed earlier in the same
+	request leaves its name there for good.)
 	"""
 	if doc.docstatus != 1 or doc.get("is_return") or doc.get("is_consolidated"):
 		return
-	if (doc.doctype, doc.name) in frappe.flags.currently_saving:
-		return
+	if getattr(doc, "_action", None) == "submit":
+		return  # its own submit: sale.create_balances has just written them from this outstanding
 	package_items = get_package_item_map()
 	if not package_items or not any(row.item_code in package_items for row in doc.items):
 		return

@@ -6,6 +6,7 @@ invoice's outstanding changed; debit notes neither redeem nor sell; the invoice 
 
 import frappe
 from erpnext.accounts.doctype.sales_invoice.sales_invoice import make_sales_return
+from erpnext.controllers.accounts_controller import InvalidQtyError
 from erpnext.controllers.sales_and_purchase_return import StockOverReturnError
 from erpnext.utilities.transaction_base import UOMMustBeIntegerError
 from frappe.utils import nowdate
@@ -173,6 +174,20 @@ class TestPaidFollowsThePaymentLedger(PackageTestCase):
 		frappe.get_doc("Payment Entry", payment.name).cancel()
 		self.assert_status(balance, "Awaiting Payment")
 		self.assert_visit_charged()
+
+	def test_a_purchase_whose_first_submit_failed_still_follows_its_payments(self):
+		"""A refused save leaves the invoice's name in frappe.flags.currently_saving for the request."""
+		invoice = make_invoice([(self.package.item, 1)], submit=False)
+		invoice.items[0].qty = 0
+		with self.assertRaises(InvalidQtyError):
+			invoice.submit()
+		invoice = frappe.get_doc("Sales Invoice", invoice.name)
+		invoice.submit()
+		[balance] = balances_of(invoice)
+		self.assert_status(balance, "Awaiting Payment")
+
+		pay(invoice)
+		self.assert_status(balance, "Active")
 
 	# --- Unreconcile Payment -----------------------------------------------------------------------
 
