@@ -143,18 +143,19 @@ def balance_states(lines: dict[str, frappe._dict], states: dict[str, engine.Line
 	return {balance: engine.balance_status(line_list) for balance, line_list in by_balance.items()}
 
 
-def refresh(balance_names, redemptions=None, locked_lines=None) -> dict[str, str]:
+def refresh(balance_names, redemptions=None, locked_lines=None, paid=None) -> dict[str, str]:
 	"""Write the stored state of these balances (and redemption logs) from the ledger. Returns statuses.
 
 	``locked_lines``: every line of these balances, already locked in this transaction (as a
-	LedgerPosting holds them), so they are not read again.
+	LedgerPosting holds them), so they are not read again; ``paid``: whether each balance's
+	purchase is paid, as the same posting read it (paid_by_balance).
 	"""
 	balance_names = set(balance_names or ())
 	if not balance_names:
 		refresh_redemptions(redemptions)
 		return {}
 	lines = locked_lines if locked_lines is not None else lock_lines(balance_names)
-	states = line_states(lines)
+	states = line_states(lines, paid=paid if locked_lines is not None else None)
 	statuses = balance_states(lines, states)
 	links = voucher_links(balance_names)
 	write_lines(lines, states)

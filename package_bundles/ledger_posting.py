@@ -55,7 +55,9 @@ class LedgerPosting:
 		self.company = company
 		self.locked = lock
 		self.lines = balance_state.lock_lines(balances, lock=lock)
-		self.states = balance_state.line_states(self.lines, lock=lock)
+		# read once: nothing a posting does between here and write changes what its purchases owe
+		self.paid = balance_state.paid_by_balance(self.lines.values())
+		self.states = balance_state.line_states(self.lines, paid=self.paid, lock=lock)
 		self.entries: list[dict] = []
 		self.journal: list[engine.Entry] = []
 		self.redemptions: set[str] = set()
@@ -177,6 +179,7 @@ class LedgerPosting:
 			{line.balance for line in self.lines.values()},
 			self.redemptions,
 			locked_lines=self.lines if self.locked else None,
+			paid=self.paid if self.locked else None,
 		)
 
 

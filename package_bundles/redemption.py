@@ -13,9 +13,9 @@ from decimal import Decimal
 
 import frappe
 from frappe import _
+from frappe.model.naming import make_autoname, parse_naming_series
 from frappe.query_builder import DocType
 from frappe.query_builder.functions import Coalesce
-from frappe.model.naming import make_autoname, parse_naming_series
 from frappe.utils import cint, flt, getdate, now
 
 from package_bundles import engine, orders, package_ledger
@@ -387,7 +387,10 @@ def redeem_on_submit(doc) -> None:
 		redeemed.append((row, line, value, posting.entries[-len(result.movements) :], income))
 
 	journal_entry = posting.post_journal(_("Prepaid package redemptions on invoice {0}").format(doc.name))
-	logs = [redemption_log(doc, row, line, value, journal_entry, income) for row, line, value, _e, income in redeemed]
+	logs = [
+		redemption_log(doc, row, line, value, journal_entry, income)
+		for row, line, value, _entries, income in redeemed
+	]
 	write_redemption_logs(logs)
 	for log, (_row, _line, _value, entries, _income) in zip(logs, redeemed, strict=True):
 		for entry in entries:
