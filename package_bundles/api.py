@@ -12,6 +12,7 @@ from frappe.query_builder import DocType
 
 from package_bundles import redemption
 from package_bundles.catalog import get_package_item_map
+from package_bundles.read_permissions import check_company_and_customer
 
 BALANCE_FIELDS = [
 	"name",
@@ -101,6 +102,8 @@ def preview_redemption(doc: str | dict) -> list[dict]:
 			_("Not permitted to read customer {0}").format(frappe.bold(invoice.customer)),
 			frappe.PermissionError,
 		)
+	# the preview shows the customer's balances in the invoice's company
+	check_company_and_customer(invoice.company, invoice.customer, "Package Balance")
 
 	invoice.posting_date = invoice.posting_date or frappe.utils.nowdate()
 	if not invoice.is_return:

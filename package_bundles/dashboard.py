@@ -12,7 +12,6 @@ import json
 
 import frappe
 from frappe import _
-from frappe.core.doctype.user_permission.user_permission import get_user_permissions
 from frappe.query_builder import Case, DocType
 from frappe.query_builder.functions import Count, Extract, Sum
 from frappe.utils import (
@@ -31,6 +30,7 @@ from package_bundles.package_bundles.report.package_deferred_revenue.package_def
 	ledger_deferred,
 )
 from package_bundles.package_bundles.report.package_report_filters import company_currency
+from package_bundles.read_permissions import check_company, permitted_customers
 
 LIVE_STATUSES = ("Active", "Awaiting Payment")
 EXPIRY_WINDOW_DAYS = 30
@@ -45,7 +45,7 @@ def deferred_liability(filters: str | dict | None = None) -> dict:
 	"""What the company's sold packages still owe today: live ledger rows up to today."""
 	company = company_for("Package Ledger Entry", filters)
 	return card(
-		ledger_deferred(company, getdate(today())),
+		ledger_deferred(company, getdate(today()), permitted_customers("Package Ledger Entry")),
 		"Currency",
 		route=["query-report", "Package Deferred Revenue"],
 		route_options={"company": company},
@@ -57,13 +57,14 @@ def deferred_liability(filters: str | dict | None = None) -> dict:
 def active_balances(filters: str | dict | None = None) -> dict:
 	company = company_for("Package Balance", filters)
 	Balance = DocType("Package Balance")
-	count = (
+	count = where_permitted(
 		frappe.qb.from_(Balance)
 		.select(Count("*"))
 		.where(Balance.status == "Active")
-		.where(Balance.company == company)
-		.run()[0][0]
-	)
+		.where(Balance.company == company),
+		Balance,
+		"Package Balance",
+	).run()[0][0]
 	return card(
 		count,
 		"Int",
@@ -79,14 +80,15 @@ def balances_expiring_soon(filters: str | dict | None = None) -> dict:
 	start = getdate(today())
 	end = add_days(start, EXPIRY_WINDOW_DAYS)
 	Balance = DocType("Package Balance")
-	count = (
+	count = where_permitted(
 		frappe.qb.from_(Balance)
 		.select(Count("*"))
 		.where(Balance.status.isin(LIVE_STATUSES))
 		.where(Balance.expiry_date.between(start, end))
-		.where(Balance.company == company)
-		.run()[0][0]
-	)
+		.where(Balance.company == company),
+		Balance,
+		"Package Balance",
+	).run()[0][0]
 	return card(
 		count,
 		"Int",
@@ -105,14 +107,15 @@ def redemptions_this_month(filters: str | dict | None = None) -> dict:
 	company = company_for("Package Redemption", filters)
 	start, end = get_first_day(today()), get_last_day(today())
 	Log = DocType("Package Redemption")
-	count = (
+	count = where_permitted(
 		frappe.qb.from_(Log)
 		.select(Count("*"))
 		.where(Log.company == company)
 		.where(Log.posting_date.between(start, end))
-		.where(Log.status == "Redeemed")
-		.run()[0][0]
-	)
+		.where(Log.status == "Redeemed"),
+		Log,
+		"Package Redemption",
+	).run()[0][0]
 	return card(
 		count,
 		"Int",
@@ -148,14 +151,17 @@ def deferred_liability_by_month(filters: str | dict | None = None, to_date: str 
 	Entry = DocType("Package Ledger Entry")
 	bucket = Case().when(Entry.posting_date < first, 0).else_(month_key(Entry.posting_date))
 	sums = dict(
-		frappe.qb.from_(Entry)
-		.select(bucket.as_("bucket"), Sum(Entry.deferred_change))
-		.where(Entry.company == company)
-		.where(Entry.is_cancelled == 0)
-		.where(Entry.posting_date <= last_day)
-		.groupby(bucket)
-		.orderby(bucket)
-		.run()
+		where_permitted(
+			frappe.qb.from_(Entry)
+			.select(bucket.as_("bucket"), Sum(Entry.deferred_change))
+			.where(Entry.company == company)
+			.where(Entry.is_cancelled == 0)
+			.where(Entry.posting_date <= last_day)
+			.groupby(bucket)
+			.orderby(bucket),
+			Entry,
+			"Package Ledger Entry",
+		).run()
 	)
 	running = flt(sums.get(0))
 	values = []
@@ -175,7 +181,7 @@ def redemptions_by_item_group(filters: str | dict | None = None, to_date: str | 
 	months = month_starts(to_date)
 	Log = DocType("Package Redemption")
 	key = month_key(Log.posting_date)
-	rows = (
+	rows = where_permitted(
 		frappe.qb.from_(Log)
 		.select(key.as_("month"), Log.item_group, Sum(Log.qty - Log.qty_returned).as_("qty"))
 		.where(Log.company == company)
@@ -183,9 +189,10 @@ def redemptions_by_item_group(filters: str | dict | None = None, to_date: str | 
 		.where(Log.status == "Redeemed")
 		.groupby(key, Log.item_group)
 		.orderby(Log.item_group)
-		.orderby(key)
-		.run(as_dict=True)
-	)
+		.orderby(key),
+		Log,
+		"Package Redemption",
+	).run(as_dict=True)
 	keys = [month.year * 100 + month.month for month in months]
 	groups: dict[str, list[float]] = {}
 	for row in rows:
@@ -227,10 +234,16 @@ def company_for(doctype: str, filters: str | dict | None) -> str:
 	)
 	if not company:
 		frappe.throw(_("Select a Company"))
-	allowed = [row.get("doc") for row in get_user_permissions().get("Company", [])]
-	if allowed and company not in allowed:
-		frappe.throw(_("Not permitted to read company {0}").format(company), frappe.PermissionError)
+	check_company(company, doctype)
 	return company
+
+
+def where_permitted(query, table, doctype: str):
+	"""A user limited to some customers counts only theirs (read_permissions), as the reports do."""
+	customers = permitted_customers(doctype)
+	if customers is not None:
+		query = query.where(table.customer.isin(customers or [""]))
+	return query
 
 
 def parse_filters(filters) -> dict:

@@ -20,6 +20,7 @@ from package_bundles.engine.state import BREAKAGE, CANCEL_EXTENSION, EXPIRY
 from package_bundles.exceptions import PackageValidityError
 from package_bundles.ledger_posting import LedgerPosting, cancel_entries
 from package_bundles.package_bundles.doctype.package_settings.package_settings import get_settings
+from package_bundles.read_permissions import check_company_and_customer
 
 EXPIRING_STATUSES = ("Active", "Awaiting Payment")
 UPON_CONSUMPTION = "Upon Consumption"
@@ -185,6 +186,7 @@ def extend_expiry(balance: str, new_expiry_date: str, reason: str) -> dict:
 	"""Package Manager: move a balance's expiry later; breakage already posted is reversed."""
 	validate_package_manager()
 	doc = frappe.get_doc("Package Balance", balance, for_update=True)
+	check_company_and_customer(doc.company, doc.customer, "Package Balance")
 	new_expiry = getdate(new_expiry_date)
 	validate_extension(doc, new_expiry, reason)
 

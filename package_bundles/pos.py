@@ -15,6 +15,7 @@ from frappe import _
 
 from package_bundles import redemption
 from package_bundles.catalog import get_package_item_map, get_redeemable_items
+from package_bundles.read_permissions import is_permitted
 
 INVOICE_DOCTYPES = ("Sales Invoice", "POS Invoice")
 
@@ -45,6 +46,8 @@ def redeemed_details(args, doc, details) -> dict | None:
 	invoice = frappe.get_doc(json.loads(doc) if isinstance(doc, str) else doc)
 	if not invoice.customer or not frappe.has_permission("Customer", "read", doc=invoice.customer):
 		return None
+	if not is_permitted(invoice.company, invoice.customer, "Package Balance"):
+		return None  # ERPNext's answer alone: nothing about balances the user may not see
 	row = next((r for r in invoice.items if r.name and r.name == args.child_docname), None)
 	if row is None:
 		return None

@@ -4,6 +4,7 @@ import frappe
 from frappe import _
 
 from package_bundles.api import attach_items
+from package_bundles.read_permissions import permitted_values
 
 no_cache = 1
 
@@ -12,13 +13,20 @@ def get_context(context):
 	if frappe.session.user == "Guest":
 		frappe.throw(_("Log in to see your packages"), frappe.PermissionError)
 	customers = portal_customers()
+	# a portal user's own customers; User Permissions on Company, if any, hold here too
+	companies = permitted_values("Company", "Package Balance")
+	company_filter = {"company": ("in", companies)} if companies is not None else {}
 	context.no_cache = 1
 	context.show_sidebar = True
 	context.title = _("My Packages")
 	context.balances = attach_items(
 		frappe.get_all(
 			"Package Balance",
-			filters={"customer": ("in", customers or [""]), "status": ("not in", ("Cancelled",))},
+			filters={
+				"customer": ("in", customers or [""]),
+				"status": ("not in", ("Cancelled",)),
+				**company_filter,
+			},
 			fields=["name", "prepaid_package", "status", "purchase_date", "expiry_date", "customer"],
 			order_by="status asc, expiry_date asc, name asc",
 		)
@@ -26,7 +34,7 @@ def get_context(context):
 	item_names = {item.item_code: item.item_name for b in context.balances for item in b["items"]}
 	context.usage = frappe.get_all(
 		"Package Redemption",
-		filters={"customer": ("in", customers or [""])},
+		filters={"customer": ("in", customers or [""]), **company_filter},
 		fields=["posting_date", "item_code", "qty", "qty_returned", "status", "package_balance"],
 		order_by="posting_date desc, creation desc",
 		limit_page_length=100,

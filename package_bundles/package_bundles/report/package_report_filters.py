@@ -2,11 +2,11 @@
 
 import frappe
 from frappe import _
-from frappe.permissions import get_allowed_docs_for_doctype, get_user_permissions
 from frappe.query_builder import DocType
 from frappe.utils import getdate
 
 from package_bundles.package_bundles.doctype.prepaid_package.prepaid_package import currency_precision
+from package_bundles.read_permissions import check_company, check_customer, permitted_customers
 
 
 def item_group_subtree(item_group: str):
@@ -111,33 +111,12 @@ def apply_user_permissions(filters, ref_doctype: str) -> None:
 	"""User Permissions on Company and Customer hold in the reports as they do in lists.
 
 	A company the user may not see is refused; a user limited to some customers sees only
-	theirs (``filters.permitted_customers``, None when unrestricted).
+	theirs (``filters.permitted_customers``, None when unrestricted). The rule is
+	package_bundles.read_permissions, shared with the cards, charts and whitelisted calls.
 	"""
-	companies = permitted_values("Company", ref_doctype)
-	if companies is not None and filters.company not in companies:
-		frappe.throw(
-			_("You are not permitted to see packages of company {0}").format(frappe.bold(filters.company)),
-			frappe.PermissionError,
-		)
-	filters.permitted_customers = permitted_values("Customer", ref_doctype)
-	if (
-		filters.get("customer")
-		and filters.permitted_customers is not None
-		and filters.customer not in filters.permitted_customers
-	):
-		frappe.throw(
-			_("You are not permitted to see packages of customer {0}").format(frappe.bold(filters.customer)),
-			frappe.PermissionError,
-		)
-
-
-def permitted_values(doctype: str, ref_doctype: str) -> list[str] | None:
-	"""The documents a User Permission limits the user to for this doctype, None when none does."""
-	user_permissions = get_user_permissions(frappe.session.user)
-	if not user_permissions.get(doctype):
-		return None
-	allowed = get_allowed_docs_for_doctype(user_permissions[doctype], ref_doctype)
-	return list(allowed) or None
+	check_company(filters.company, ref_doctype)
+	filters.permitted_customers = permitted_customers(ref_doctype)
+	check_customer(filters.get("customer"), ref_doctype)
 
 
 def where_permitted(query, customer_field, filters):

@@ -304,18 +304,20 @@ def get_totals(company: str, as_of_date=None) -> dict:
 	}
 
 
-def ledger_deferred(company: str, as_of_date) -> float:
+def ledger_deferred(company: str, as_of_date, customers: list[str] | None = None) -> float:
+	"""The company's deferred revenue from the ledger; of these customers only, when given."""
 	Entry = DocType("Package Ledger Entry")
-	result = (
+	query = (
 		frappe.qb.from_(Entry)
 		.force_index(SUMMARY_INDEX)
 		.select(Sum(Entry.deferred_change))
 		.where(Entry.company == company)
 		.where(Entry.is_cancelled == 0)
 		.where(Entry.posting_date <= as_of_date)
-		.run()
 	)
-	return flt(result[0][0])
+	if customers is not None:
+		query = query.where(Entry.customer.isin(customers or [""]))
+	return flt(query.run()[0][0])
 
 
 def gl_deferred_balance(company: str, as_of_date) -> float:

@@ -35,10 +35,12 @@ from package_bundles.package_bundles.report.package_deferred_revenue.package_def
 	gl_cards,
 )
 from package_bundles.package_bundles.report.package_report_filters import (
+	apply_user_permissions,
 	company_currency,
 	item_group_subtree,
 	money_precision,
 	validate_date_range,
+	where_permitted,
 )
 
 # the movements of the period, in the schedule's order, and the ledger events each one sums
@@ -62,7 +64,8 @@ def execute(filters=None):
 	currency = company_currency(filters.company)
 	precision = money_precision(filters.company)
 	rows = get_rows(filters, currency, precision)
-	totals = get_totals(filters.company, filters.to_date)
+	# the GL covers every customer of the company: not shown to a user who sees only some of them
+	totals = get_totals(filters.company, filters.to_date) if filters.permitted_customers is None else None
 	summary = get_report_summary(rows[-1] if rows else None, totals, currency)
 	return get_columns(filters), rows, summary_note(filters), None, summary
 
@@ -73,6 +76,7 @@ def validate_filters(filters) -> None:
 	filters.from_date = getdate(filters.from_date or get_first_day(today()))
 	filters.to_date = getdate(filters.to_date or today())
 	validate_date_range(filters)
+	apply_user_permissions(filters, "Package Ledger Entry")
 	filters.group_by = filters.group_by or "Item Group"
 	if filters.group_by not in GROUP_FIELDS:
 		frappe.throw(_("Group By must be Item Group or Prepaid Package"))
@@ -155,6 +159,7 @@ def get_rows(filters, currency: str, precision: int) -> list[dict]:
 		query = query.where(Entry.item_group.isin(item_group_subtree(filters.item_group)))
 	if filters.prepaid_package:
 		query = query.where(Entry.prepaid_package == filters.prepaid_package)
+	query = where_permitted(query, Entry.customer, filters)
 
 	rows = []
 	for result in query.run(as_dict=True):
@@ -204,7 +209,7 @@ def drilldown(filters, narrowed: dict) -> dict[str, dict]:
 	return filters_by_figure
 
 
-def get_report_summary(total: dict | None, totals: dict, currency: str) -> list[dict]:
+def get_report_summary(total: dict | None, totals: dict | None, currency: str) -> list[dict]:
 	labels = movement_labels()
 	opening = total["opening"] if total else 0
 	closing = total["closing"] if total else 0
@@ -213,11 +218,13 @@ def get_report_summary(total: dict | None, totals: dict, currency: str) -> list[
 		{"value": opening, "label": labels["opening"], "datatype": "Currency", "currency": currency},
 		{"value": movements, "label": _("Net Movements"), "datatype": "Currency", "currency": currency},
 		{"value": closing, "label": labels["closing"], "datatype": "Currency", "currency": currency},
-		*gl_cards(totals, currency),
+		*(gl_cards(totals, currency) if totals is not None else []),
 	]
 
 
 def summary_note(filters) -> str | None:
+	if filters.permitted_customers is not None:
+		return _("The figures cover the customers you are permitted to see.")
 	if filters.item_group or filters.prepaid_package:
 		return _(
 			"The rows follow the filters; the General Ledger and the difference cover every package of {0}."
