@@ -272,6 +272,12 @@ def voucher_links(balance_names) -> dict[str, dict]:
 	return links
 
 
+def logged_redemption_state() -> dict:
+	"""A new redemption log's state: what refresh_redemptions derives from the entries of its own
+	redemption (live, nothing returned). The log is written with it instead of being refreshed."""
+	return {"status": "Redeemed", "qty_returned": 0.0}
+
+
 def refresh_redemptions(names) -> None:
 	"""A redemption log's returned units and status, from the ledger rows that name it."""
 	if not names:

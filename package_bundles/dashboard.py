@@ -5,7 +5,9 @@ the deferred liability is the Package Ledger sum the Package Deferred Revenue
 report shows (company, posting_date index), balance counts use the
 (status, expiry_date) index of Package Balance, redemptions the
 (company, posting_date) index of Package Redemption. A figure is for one company:
-the card's or chart's filter, else the user's default company.
+the card's or chart's filter, else the user's default company; a company the user's
+User Permissions exclude is refused, and a user limited to some customers counts only
+theirs (read_permissions, as the reports).
 """
 
 import json

@@ -18,7 +18,7 @@ from frappe.query_builder import DocType
 from frappe.query_builder.functions import Coalesce
 from frappe.utils import cint, flt, getdate, now
 
-from package_bundles import engine, orders, package_ledger
+from package_bundles import balance_state, engine, orders, package_ledger
 from package_bundles.accounting import AccountKey, captured_dimension_fields, dimensions_of, key_of, row_key
 from package_bundles.catalog import get_package_item_map, get_redeemable_items
 from package_bundles.exceptions import BalanceUnavailableError
@@ -430,19 +430,17 @@ def validate_still_redeemable(doc, row, line, posting_date, posting) -> None:
 def redemption_log(doc, row, line, value: Decimal, journal_entry: str | None, income: AccountKey) -> dict:
 	"""The immutable log of one redeemed row; its returned units and status come from the ledger.
 
-	A new log is "Redeemed" with nothing returned, as balance_state.refresh_redemptions would
-	derive from its redemption entries, so it is written with that state and not refreshed."""
+	A new log is written with the state balance_state.refresh_redemptions would derive from its
+	redemption entries (balance_state.logged_redemption_state), and not refreshed."""
 	log = {
 		"package_balance": line.balance,
 		"package_balance_item": line.name,
 		"prepaid_package": line.prepaid_package,
 		"customer": doc.customer,
 		"company": doc.company,
-		"status": "Redeemed",
 		"item_code": row.item_code,
 		"item_group": line.item_group,
 		"qty": stock_qty(row),
-		"qty_returned": 0,
 		"amount": flt(value),
 		"currency": line.currency,
 		"posting_date": getdate(doc.posting_date),
@@ -459,6 +457,7 @@ def redemption_log(doc, row, line, value: Decimal, journal_entry: str | None, in
 	dimensions = dict(income.dimensions)
 	for fieldname in captured_dimension_fields("Package Redemption"):
 		log[fieldname] = dimensions.get(fieldname)
+	log.update(balance_state.logged_redemption_state())
 	return log
 
 
