@@ -7,16 +7,22 @@ A fixed list of seeds, each a sequence of actions a practice takes: sell (both r
 modes, one to three instances, paid fully, partly or not), pay, redeem (rows split across
 balances), cancel and amend invoices and credit notes, return parts of redemptions (several
 credit notes per row), refund instances (the unused-refund setting on and off), run the
-expiry job (breakage on and off) and extend expired balances. After every action the package
-ledger, the Package Deferred Revenue report and the GL agree on every deferred account,
-every voucher's GL is balanced, no units are negative, and the stored state equals the state
-the ledger derives. A refused action must be one the app or ERPNext refuses on purpose; an
+expiry job (breakage on and off) and extend expired balances; and what an accountant and the
+till add (issue 16): allocate an advance through Payment Reconciliation, take a payment off an
+invoice with Unreconcile Payment, raise a debit note against a redemption, move the books'
+frozen date forward, cancel an invoice from its form through the desk's Cancel All, sell and
+redeem at the till then close it, and bring in opening balances. After every action the package
+ledger, the Package Deferred Revenue report and the GL agree on every deferred account (of
+the till's company too), every voucher's GL is balanced, no units are negative, the stored
+state equals the state the ledger derives, no Journal Entry of the app is dated inside the
+frozen period, and a balance is Active only while its purchase invoice is paid. A refused action must be one the app or ERPNext refuses on purpose; an
 app refusal happens before anything is written.
 """
 
 import os
 import random
 from collections import Counter
+from unittest.mock import patch
 
 import frappe
 from erpnext.accounts.doctype.sales_invoice.sales_invoice import make_sales_return
@@ -24,14 +30,22 @@ from frappe.utils import add_days, flt, getdate, nowdate
 
 from package_bundles import expiry
 from package_bundles.exceptions import BalanceStateError, PackageError
+from package_bundles.package_bundles.doctype.package_balance.test_desk_cancel import cancel_from_form
+from package_bundles.package_bundles.doctype.package_balance.test_point_of_sale import pos_invoice
 from package_bundles.test_fixtures import (
+	CASH,
+	COMPANY,
 	CUSTOMER,
+	DEBTORS,
 	KIT,
 	LAB,
 	OTHER_CUSTOMER,
+	POS_COMPANY,
 	VISIT,
 	make_invoice,
 	make_package,
+	make_till,
+	open_till,
 	pay,
 	reset_settings,
 )
@@ -55,7 +69,7 @@ def seeds_to_run() -> tuple[int, ...]:
 
 
 SEEDS = seeds_to_run()
-ACTIONS_PER_SEED = 25
+ACTIONS_PER_SEED = 30
 CUSTOMERS = (CUSTOMER, OTHER_CUSTOMER)
 
 
@@ -84,6 +98,7 @@ class Practice:
 		self.packages = packages
 		self.stats = stats
 		self.invoices: list[str] = []
+		self.opening_balances: list[str] = []
 		self.log: list[str] = []
 
 	def run(self, steps: int):
@@ -99,12 +114,21 @@ class Practice:
 			(self.extend, 2),
 			(self.unpay, 1),
 			(self.cancel_app_journal_entry, 1),
+			(self.reconcile_advance, 2),
+			(self.unreconcile_payment, 1),
+			(self.debit_note, 1),
+			(self.freeze_books, 1),
+			(self.cancel_from_desk, 2),
+			(self.day_at_the_till, 1),
+			(self.import_opening_balances, 1),
 		]
 		population = [action for action, weight in actions for _ in range(weight)]
 		for step in range(steps):
 			action = self.random.choice(population)
 			self.attempt(step, action)
-			problems = invariant_problems()
+			problems = invariant_problems() + self.books_problems()
+			if action == self.day_at_the_till:
+				problems += invariant_problems(POS_COMPANY)
 			if problems:
 				raise AssertionError(
 					f"seed {self.seed}, after step {step} ({self.log[-1]}):\n"
@@ -115,6 +139,9 @@ class Practice:
 
 	def attempt(self, step: int, action):
 		savepoint = f"step_{step}"
+		self.step_started = frappe.db.sql("select now(6)")[0][0]
+		# an action of several documents may be refused at a later one, after the first were written
+		self.app_refusal_is_early = action != self.day_at_the_till
 		frappe.db.savepoint(savepoint)
 		before = fingerprint()
 		try:
@@ -158,7 +185,7 @@ class Practice:
 		return names
 
 	def sell(self):
-		package = self.packages[self.random.choice(sorted(self.packages))]
+		package = self.packages[self.random.choice(["Random Care", "Random Prepaid"])]
 		qty = self.random.randint(1, 3)
 		days_ago = self.random.choice([0, 40])
 		customer = self.random.choice(CUSTOMERS)
@@ -191,7 +218,7 @@ class Practice:
 	def redeem(self):
 		live = frappe.get_all(
 			"Package Balance",
-			filters={"sales_invoice": ("in", self.invoices or [""]), "status": "Active"},
+			filters={"name": ("in", self.balances() or [""]), "status": "Active"},
 			fields=["name", "customer", "purchase_date", "expiry_date"],
 			order_by="name asc",
 		)
@@ -342,6 +369,228 @@ class Practice:
 		frappe.get_doc("Payment Entry", name).cancel()
 		return f"cancel payment {name}"
 
+	def balances(self) -> list[str]:
+		"""The balances this sequence sold or brought in."""
+		sold = frappe.get_all(
+			"Package Balance",
+			filters={"sales_invoice": ("in", self.invoices or [""])},
+			pluck="name",
+			order_by="name asc",
+		)
+		return sold + self.opening_balances
+
+	# --- the accountant's actions (issue 16) ----------------------------------------------
+
+	def books_problems(self) -> list[str]:
+		"""No app posting in the frozen period; a balance is Active only while its purchase is paid."""
+		problems = []
+		frozen = frappe.db.get_single_value("Accounts Settings", "acc_frozen_upto")
+		if frozen:
+			problems += [
+				f"app Journal Entry {name} dated {date} inside the period frozen till {frozen}"
+				for name, date in frappe.db.sql(
+					"""select name, posting_date from `tabJournal Entry` where docstatus = 1
+					and posting_date <= %s and creation >= %s
+					and (ifnull(package_voucher_no, '') != '' or ifnull(package_balance, '') != '')""",
+					(frozen, self.step_started),
+				)
+			]
+		problems += [
+			f"{name} is Active but its purchase invoice {invoice} owes {outstanding}"
+			for name, invoice, outstanding in frappe.db.sql(
+				"""select balance.name, balance.sales_invoice, invoice.outstanding_amount
+				from `tabPackage Balance` balance join `tabSales Invoice` invoice
+				on invoice.name = balance.sales_invoice and balance.invoice_type = 'Sales Invoice'
+				where balance.status = 'Active' and invoice.outstanding_amount > 0"""
+			)
+		]
+		return problems
+
+	def reconcile_advance(self):
+		"""An advance the patient paid earlier is allocated to an unpaid invoice (Payment Reconciliation)."""
+		name = self.pick(self.submitted(is_return=0, outstanding_amount=(">", 0)))
+		if not name:
+			return None
+		invoice = frappe.get_doc("Sales Invoice", name)
+		amount = (
+			invoice.outstanding_amount
+			if self.random.random() < 0.7
+			else flt(invoice.outstanding_amount / 2, 2)
+		)
+		advance = frappe.get_doc(
+			{
+				"doctype": "Payment Entry",
+				"payment_type": "Receive",
+				"company": COMPANY,
+				"posting_date": invoice.posting_date,
+				"party_type": "Customer",
+				"party": invoice.customer,
+				"paid_from": DEBTORS,
+				"paid_to": CASH,
+				"paid_amount": amount,
+				"received_amount": amount,
+				"source_exchange_rate": 1,
+				"target_exchange_rate": 1,
+				"reference_no": f"ADV-{name}",
+				"reference_date": invoice.posting_date,
+			}
+		)
+		advance.insert(ignore_permissions=True)
+		advance.submit()
+		reconciliation = frappe.new_doc("Payment Reconciliation")
+		reconciliation.update(
+			{
+				"company": COMPANY,
+				"party_type": "Customer",
+				"party": invoice.customer,
+				"receivable_payable_account": DEBTORS,
+			}
+		)
+		reconciliation.get_unreconciled_entries()
+		invoices = [row.as_dict() for row in reconciliation.invoices if row.invoice_number == name]
+		payments = [row.as_dict() for row in reconciliation.payments if row.reference_name == advance.name]
+		reconciliation.allocate_entries(frappe._dict({"invoices": invoices, "payments": payments}))
+		reconciliation.reconcile()
+		return f"advance {advance.name} of {amount} allocated to {name} by Payment Reconciliation"
+
+	def unreconcile_payment(self):
+		"""A payment is taken off an invoice with Unreconcile Payment (it stays on the customer as an advance)."""
+		references = frappe.get_all(
+			"Payment Entry Reference",
+			filters={"reference_name": ("in", self.invoices or [""]), "docstatus": 1},
+			fields=["parent", "reference_name"],
+			order_by="parent asc, reference_name asc",
+		)
+		reference = self.pick(references)
+		if not reference:
+			return None
+		unreconcile = frappe.get_doc(
+			{
+				"doctype": "Unreconcile Payment",
+				"company": COMPANY,
+				"voucher_type": "Payment Entry",
+				"voucher_no": reference.parent,
+			}
+		)
+		unreconcile.add_references()
+		unreconcile.allocations = [
+			row for row in unreconcile.allocations if row.reference_name == reference.reference_name
+		]
+		if not unreconcile.allocations:
+			return None
+		unreconcile.save()
+		unreconcile.submit()
+		return f"unreconcile {reference.parent} from {reference.reference_name}"
+
+	def debit_note(self):
+		"""A supplement charged on a redemption invoice: charged in full, it draws nothing."""
+		redemptions = frappe.get_all(
+			"Sales Invoice Item",
+			filters={"parent": ("in", self.submitted(is_return=0) or [""]), "package_balance": ("is", "set")},
+			fields=["parent", "item_code"],
+			order_by="parent asc, idx asc",
+		)
+		redeemed = self.pick(redemptions)
+		if not redeemed:
+			return None
+		original = frappe.db.get_value(
+			"Sales Invoice", redeemed.parent, ["customer", "posting_date"], as_dict=True
+		)
+		before = frappe.db.count("Package Redemption")
+		note = make_invoice(
+			[{"item_code": redeemed.item_code, "qty": 1}],
+			customer=original.customer,
+			posting_date=original.posting_date,
+			is_debit_note=1,
+			return_against=redeemed.parent,
+		)
+		self.invoices.append(note.name)
+		if any(row.package_balance for row in note.items) or frappe.db.count("Package Redemption") != before:
+			raise AssertionError(f"seed {self.seed}: debit note {note.name} redeemed from a package")
+		return f"debit note {note.name} against {redeemed.parent} for {redeemed.item_code}"
+
+	def freeze_books(self):
+		"""The accountant freezes the books up to a later date (never today: the practice works on)."""
+		frozen = frappe.db.get_single_value("Accounts Settings", "acc_frozen_upto")
+		start = max(getdate(frozen or "1900-01-01"), getdate(add_days(nowdate(), -60)))
+		until = getdate(add_days(start, self.random.randint(1, 25)))
+		if until >= getdate(nowdate()):
+			return None
+		frappe.db.set_single_value("Accounts Settings", "acc_frozen_upto", until)
+		return f"freeze the books till {until}"
+
+	def cancel_from_desk(self):
+		"""An invoice or credit note cancelled from its form: the desk's Cancel All, then Cancel."""
+		name = self.pick(self.submitted())
+		if not name:
+			return None
+		listed = cancel_from_form("Sales Invoice", name)
+		return f"cancel {name} from its form (Cancel All listed {[doc['name'] for doc in listed]})"
+
+	def day_at_the_till(self):
+		"""A session at the till: packages sold and visits redeemed on POS Invoices, one cancelled
+		from its form, then the till closed (ERPNext consolidates into a Sales Invoice)."""
+		from erpnext.accounts.doctype.pos_closing_entry.pos_closing_entry import (
+			make_closing_entry_from_opening,
+		)
+
+		opening = open_till()
+		customer = self.random.choice(CUSTOMERS)
+		package = self.packages["Random Till"]
+		sold, visits = [], []
+		if self.random.random() < 0.6:
+			sold.append(pos_invoice(customer, [(package.item, 1)]).name)
+		for _ in range(self.random.randint(1, 2)):
+			visits.append(pos_invoice(customer, [(VISIT, self.random.randint(1, 2))]).name)
+		done = sold + visits
+		cancelled = None
+		if self.random.random() < 0.3:
+			# a visit billed by mistake; a sale once used is refused (the sequences check that elsewhere)
+			cancelled = self.random.choice(visits)
+			cancel_from_form("POS Invoice", cancelled)
+		closing = make_closing_entry_from_opening(opening)
+		closing.insert(ignore_permissions=True)
+		# ERPNext commits when it consolidates; the sequence must stay one transaction it can roll back
+		with patch.object(frappe.db, "commit", lambda *args, **kwargs: None):
+			closing.submit()
+		return f"till for {customer}: POS Invoices {done}, cancelled {cancelled}, closed by {closing.name}"
+
+	def import_opening_balances(self):
+		"""Balances a patient bought in the practice's previous system, brought in with their value."""
+		customer = self.random.choice(CUSTOMERS)
+		units = self.random.randint(1, 3)
+		days_ago = self.random.choice([5, 45])
+		expiry_in = self.random.choice([-1, 20, None])
+		reference = f"OLD-{self.seed}-{len(self.log)}"
+		doc = frappe.get_doc(
+			{
+				"doctype": "Package Opening Import",
+				"company": COMPANY,
+				"posting_date": add_days(nowdate(), -self.random.choice([0, 3])),
+				"lines": [
+					{
+						"customer": customer,
+						"prepaid_package": "Random Care",
+						"original_reference": reference,
+						"purchase_date": add_days(nowdate(), -days_ago),
+						"expiry_date": add_days(nowdate(), expiry_in) if expiry_in is not None else None,
+						"item_code": VISIT,
+						"units_left": units,
+						"value_left": 125 * units,
+					}
+				],
+			}
+		)
+		doc.insert()
+		doc.submit()
+		self.opening_balances += frappe.get_all(
+			"Package Balance",
+			filters={"customer": customer, "is_opening": 1, "creation": (">=", self.step_started)},
+			pluck="name",
+			order_by="name asc",
+		)
+		return f"opening import {doc.name}: {units} visits of {customer} ({reference})"
+
 	def cancel_app_journal_entry(self):
 		"""A user tries to cancel a Journal Entry the app posted: always refused."""
 		name = self.pick(
@@ -383,6 +632,7 @@ class TestRandomSequences(PackageTestCase):
 	@classmethod
 	def setUpClass(cls):
 		super().setUpClass()
+		make_till()
 		cls.packages = {
 			"Random Care": kept_package(
 				name="Random Care", items=[(VISIT, 3), (LAB, 2)], price=500, valid_for_days=30
@@ -392,6 +642,10 @@ class TestRandomSequences(PackageTestCase):
 				items=[(VISIT, 2), (KIT, 1)],
 				price=300,
 				revenue_recognition="Upon Purchase",
+			),
+			# the till is a company of its own (test_fixtures.make_till)
+			"Random Till": kept_package(
+				name="Random Till", items=[(VISIT, 3)], price=400, company=POS_COMPANY, valid_for_days=30
 			),
 		}
 		frappe.db.commit()
