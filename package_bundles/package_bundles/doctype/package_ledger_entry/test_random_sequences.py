@@ -202,16 +202,24 @@ class Practice:
 			f"sell {qty} x {package.name} to {customer} {days_ago} days ago ({invoice.name}), paid {payment}"
 		)
 
-	def pay(self):
+	def unpaid_invoice(self):
+		"""An invoice that still owes, and what the patient pays now: all of it, or half."""
 		name = self.pick(self.submitted(is_return=0, outstanding_amount=(">", 0)))
 		if not name:
-			return None
+			return None, None
 		invoice = frappe.get_doc("Sales Invoice", name)
 		amount = (
 			invoice.outstanding_amount
 			if self.random.random() < 0.7
 			else flt(invoice.outstanding_amount / 2, 2)
 		)
+		return invoice, amount
+
+	def pay(self):
+		invoice, amount = self.unpaid_invoice()
+		if not invoice:
+			return None
+		name = invoice.name
 		pay(invoice, amount=amount)
 		return f"pay {amount} on {name}"
 
@@ -408,15 +416,10 @@ class Practice:
 
 	def reconcile_advance(self):
 		"""An advance the patient paid earlier is allocated to an unpaid invoice (Payment Reconciliation)."""
-		name = self.pick(self.submitted(is_return=0, outstanding_amount=(">", 0)))
-		if not name:
+		invoice, amount = self.unpaid_invoice()
+		if not invoice:
 			return None
-		invoice = frappe.get_doc("Sales Invoice", name)
-		amount = (
-			invoice.outstanding_amount
-			if self.random.random() < 0.7
-			else flt(invoice.outstanding_amount / 2, 2)
-		)
+		name = invoice.name
 		advance = frappe.get_doc(
 			{
 				"doctype": "Payment Entry",
