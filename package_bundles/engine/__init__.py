@@ -13,10 +13,20 @@ from package_bundles.engine.allocation import (
 	validate_package_lines,
 	validate_quantity,
 )
+from package_bundles.engine.breakage import (
+	AT_EXPIRY,
+	BREAKAGE_METHODS,
+	PROPORTIONAL,
+	expected_breakage,
+	line_breakage_rate,
+	propose_breakage_rate,
+	validate_breakage_rate,
+)
 from package_bundles.engine.errors import (
 	DuplicateItemError,
 	EngineError,
 	FractionalQuantityError,
+	InvalidBreakageRateError,
 	InvalidPrecisionError,
 	InvalidQuantityError,
 	LineCancelledError,
@@ -43,6 +53,8 @@ from package_bundles.engine.recognition import (
 )
 from package_bundles.engine.redemption import Holding, InvoiceRow, Portion, RowPlan, plan_redemption
 from package_bundles.engine.state import (
+	BREAKAGE_WITH_USE,
+	BREAKAGE_WITH_USE_REVERSAL,
 	Break,
 	Cancel,
 	Expire,

@@ -33,6 +33,10 @@ class InvalidPrecisionError(EngineError):
 	pass
 
 
+class InvalidBreakageRateError(EngineError):
+	"""An expected breakage rate outside 0 <= r < 1, or a breakage method the engine does not know."""
+
+
 class OverRedemptionError(EngineError):
 	"""More units asked of a balance line than it still holds."""
 

@@ -10,12 +10,19 @@ general ledger must carry, or refuses with a specific error and moves nothing.
 Cancelling a voucher is the event ``Cancel`` with that voucher's own movements:
 the new state is the old one without them, so any number of vouchers can be
 cancelled in any order and each gives back exactly what it moved.
+
+A line sold with the Proportional breakage method carries its expected breakage rate
+(``breakage_rate``; 0 is the At expiry method). Its breakage recognized with use is a
+function of the state (``breakage_with_use_target``): every redemption and return, and
+the cancel of one, moves it there with a movement of its own, so giving a use back gives
+back exactly the breakage that went with it.
 """
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+from package_bundles.engine.breakage import expected_breakage, validate_breakage_rate
 from package_bundles.engine.errors import (
 	InvalidQuantityError,
 	LineCancelledError,
@@ -44,6 +51,9 @@ REFUND_REVERSAL = "Refund Recognition Reversal"
 BREAKAGE = "Breakage"
 BREAKAGE_REVERSAL = "Breakage Reversal"
 EXPIRY = "Expiry"
+# Proportional method: breakage recognized with each use, and given back when a use needs it
+BREAKAGE_WITH_USE = "Breakage With Use"
+BREAKAGE_WITH_USE_REVERSAL = "Breakage With Use Reversal"
 EVENTS = (
 	SALE,
 	OPENING,
@@ -56,11 +66,15 @@ EVENTS = (
 	BREAKAGE,
 	BREAKAGE_REVERSAL,
 	EXPIRY,
+	BREAKAGE_WITH_USE,
+	BREAKAGE_WITH_USE_REVERSAL,
 )
 
-# what a movement's revenue side is: recognized by use, or broken at expiry
+# what a movement's revenue side is: recognized by use, or broken (at expiry, or with use)
 RECOGNIZING = frozenset({RECOGNITION, REDEMPTION, RETURN, ROUNDING, REFUND_REVERSAL})
-BREAKING = frozenset({BREAKAGE, BREAKAGE_REVERSAL})
+BREAKING_WITH_USE = frozenset({BREAKAGE_WITH_USE, BREAKAGE_WITH_USE_REVERSAL})
+BREAKING_AT_EXPIRY = frozenset({BREAKAGE, BREAKAGE_REVERSAL})
+BREAKING = BREAKING_AT_EXPIRY | BREAKING_WITH_USE
 SELLING = frozenset({SALE, OPENING})
 USING = frozenset({REDEMPTION, RETURN})
 
@@ -134,10 +148,41 @@ class LineState:
 	redemptions: int = 0
 	refunds: int = 0
 	expiries: int = 0
+	# the expected breakage rate locked at sale (0: At expiry), and the part of ``broken``
+	# recognized with use under it
+	breakage_rate: Decimal = ZERO
+	broken_with_use: Decimal = ZERO
+
+	def __post_init__(self):
+		object.__setattr__(self, "breakage_rate", validate_breakage_rate(self.breakage_rate))
 
 	@property
 	def deferred(self) -> Decimal:
 		return self.allocated - self.recognized - self.broken - self.refunded
+
+	@property
+	def broken_at_expiry(self) -> Decimal:
+		"""Breakage booked when the line expired (the true-up), as opposed to with use."""
+		return self.broken - self.broken_with_use
+
+	@property
+	def breakage_with_use_target(self) -> Decimal:
+		"""The breakage the use so far carries: recognized x r / (1 - r), never more than there is.
+
+		Nothing for a line recognized at purchase, refunded or not sold, and nothing once
+		every unit is used: a used-up line has recognized its whole allocation.
+		"""
+		if (
+			not self.breakage_rate
+			or self.upon_purchase
+			or not self.is_sold
+			or self.is_refunded
+			or self.qty_remaining <= 0
+		):
+			return ZERO
+		expected = expected_breakage(self.recognized, self.breakage_rate, self.precision)
+		room = self.allocated - self.recognized - self.refunded - self.broken_at_expiry
+		return max(min(expected, room), ZERO)
 
 	@property
 	def qty_remaining(self) -> Decimal:
@@ -185,6 +230,8 @@ class LineState:
 			changes["recognized"] = self.recognized + movement.revenue
 		elif movement.event in BREAKING:
 			changes["broken"] = self.broken + movement.revenue
+			if movement.event in BREAKING_WITH_USE:
+				changes["broken_with_use"] = self.broken_with_use + movement.revenue
 		elif movement.event == REFUND:
 			changes["refunded"] = self.refunded - movement.deferred
 			changes["refunds"] = self.refunds + movement.count
@@ -196,10 +243,16 @@ class LineState:
 
 
 def fold(
-	movements: Iterable[Movement], precision: int = 2, upon_purchase: bool = False, paid: bool = True
+	movements: Iterable[Movement],
+	precision: int = 2,
+	upon_purchase: bool = False,
+	paid: bool = True,
+	breakage_rate: Decimal = ZERO,
 ) -> LineState:
-	"""The state a line's ledger describes."""
-	state = LineState(precision=precision, upon_purchase=upon_purchase, paid=paid)
+	"""The state a line's ledger describes (``breakage_rate``: locked at sale, 0 for At expiry)."""
+	state = LineState(
+		precision=precision, upon_purchase=upon_purchase, paid=paid, breakage_rate=breakage_rate
+	)
 	for movement in movements:
 		state = state.with_movement(movement)
 	return state
@@ -214,13 +267,23 @@ def apply(state: LineState, movements: Iterable[Movement]) -> LineState:
 def invariant_violations(state: LineState) -> list[str]:
 	"""SPEC §4 for one line; empty when the state is sound."""
 	problems = []
-	for name in ("qty_purchased", "qty_redeemed", "allocated", "recognized", "broken", "refunded"):
+	for name in (
+		"qty_purchased",
+		"qty_redeemed",
+		"allocated",
+		"recognized",
+		"broken",
+		"refunded",
+		"broken_with_use",
+	):
 		if getattr(state, name) < 0:
 			problems.append(f"{name} is negative ({getattr(state, name)})")
 	if state.qty_remaining < 0:
 		problems.append(f"qty_remaining is negative ({state.qty_remaining})")
 	if state.deferred < 0:
 		problems.append(f"deferred is negative ({state.deferred})")
+	if state.broken_at_expiry < 0:
+		problems.append(f"broken with use ({state.broken_with_use}) exceeds broken ({state.broken})")
 	for name in ("sales", "redemptions", "refunds", "expiries"):
 		if getattr(state, name) < 0:
 			problems.append(f"{name} marker is negative")
@@ -340,6 +403,20 @@ def _moved(state: LineState, movements: Sequence[Movement], postings: Sequence[P
 	return Transition(apply(state, movements), movements, tuple(p for p in postings if p.amount))
 
 
+def _breakage_with_use(state: LineState) -> tuple[list[Movement], list[Posting]]:
+	"""What brings the breakage a line recognized with use to what its use now carries."""
+	change = state.breakage_with_use_target - state.broken_with_use
+	if change > 0:
+		return [Movement(BREAKAGE_WITH_USE, ZERO, -change, change)], [
+			Posting(DEFERRED, BREAKAGE_INCOME, change)
+		]
+	if change < 0:
+		return [Movement(BREAKAGE_WITH_USE_REVERSAL, ZERO, -change, change)], [
+			Posting(BREAKAGE_INCOME, DEFERRED, -change)
+		]
+	return [], []
+
+
 def _require_live(state: LineState, action: str) -> None:
 	if not state.is_sold:
 		raise LineCancelledError(f"Cannot {action}: the purchase of this balance was cancelled")
@@ -391,9 +468,15 @@ def _redeem(state: LineState, event: Redeem) -> Transition:
 		target = recognized_value(
 			state.allocated, state.qty_purchased, state.qty_redeemed + qty, state.precision
 		)
-		value = min(max(target - state.recognized, ZERO), state.deferred)
+		# breakage recognized ahead gives way to a use: the use is never made smaller by it
+		value = min(max(target - state.recognized, ZERO), state.deferred + state.broken_with_use)
 	movement = Movement(REDEMPTION, -qty, -value, value)
-	return _moved(state, [movement], [Posting(DEFERRED, INCOME, value)])
+	posting = Posting(DEFERRED, INCOME, value)
+	breakage, breakage_postings = _breakage_with_use(apply(state, [movement]))
+	if breakage and breakage[0].event == BREAKAGE_WITH_USE_REVERSAL:
+		# the breakage goes back to deferred first, and the use takes it from there
+		return _moved(state, [*breakage, movement], [*breakage_postings, posting])
+	return _moved(state, [movement, *breakage], [posting, *breakage_postings])
 
 
 def _return_redemption(state: LineState, event: ReturnRedemption) -> Transition:
@@ -412,7 +495,8 @@ def _return_redemption(state: LineState, event: ReturnRedemption) -> Transition:
 			to_decimal(event.moved_value), moved_qty, returned_before, qty, state.precision
 		)
 	movement = Movement(RETURN, qty, value, -value)
-	return _moved(state, [movement], [Posting(INCOME, DEFERRED, value)])
+	breakage, breakage_postings = _breakage_with_use(apply(state, [movement]))
+	return _moved(state, [movement, *breakage], [Posting(INCOME, DEFERRED, value), *breakage_postings])
 
 
 def _refund(state: LineState, event: Refund) -> Transition:
@@ -420,10 +504,15 @@ def _refund(state: LineState, event: Refund) -> Transition:
 	if state.is_used and not event.allow_used:
 		raise RefundNotAllowedError("A package with redemptions cannot be refunded")
 	movements, postings = [], []
-	if state.broken:
+	with_use, at_expiry = state.broken_with_use, state.broken_at_expiry
+	if with_use:
+		# breakage recognized with use goes back to deferred too
+		movements.append(Movement(BREAKAGE_WITH_USE_REVERSAL, ZERO, with_use, -with_use))
+		postings.append(Posting(BREAKAGE_INCOME, DEFERRED, with_use))
+	if at_expiry:
 		# breakage booked at expiry goes back to deferred, where the refund takes it
-		movements.append(Movement(BREAKAGE_REVERSAL, ZERO, state.broken, -state.broken))
-		postings.append(Posting(BREAKAGE_INCOME, DEFERRED, state.broken))
+		movements.append(Movement(BREAKAGE_REVERSAL, ZERO, at_expiry, -at_expiry))
+		postings.append(Posting(BREAKAGE_INCOME, DEFERRED, at_expiry))
 	unused = state.unused_value
 	if state.upon_purchase and unused:
 		movements.append(Movement(REFUND_REVERSAL, ZERO, unused, -unused))
@@ -470,12 +559,17 @@ def _cancel(state: LineState, event: Cancel) -> Transition:
 		raise OverRedemptionError(
 			f"The units this voucher gave back were used again: only {state.qty_remaining} left"
 		)
+	# the postings that undo the voucher are its own, cancelled with it: no new posting, except
+	# that the breakage recognized with use follows the use the line is left with
+	breakage, breakage_postings = [], []
+	if event.kind in (CANCEL_REDEMPTION, CANCEL_RETURN):
+		breakage, breakage_postings = _breakage_with_use(after)
+		after = apply(after, breakage)
 	if after.deferred < 0:
 		raise LineExpiredError(
 			"The value this voucher gave back was recognized as breakage; extend the balance first"
 		)
-	# the postings that undo the voucher are its own, cancelled with it: no new posting
-	result = Transition(after, (), ())
+	result = Transition(after, tuple(breakage), tuple(breakage_postings))
 	if event.kind == CANCEL_RETURN:
 		result = _true_up(result)
 	return result
@@ -491,7 +585,9 @@ def _true_up(result: Transition) -> Transition:
 		return result
 	rounding = Movement(ROUNDING, ZERO, -difference, difference)
 	return Transition(
-		apply(state, [rounding]), (*result.movements, rounding), (Posting(DEFERRED, INCOME, difference),)
+		apply(state, [rounding]),
+		(*result.movements, rounding),
+		(*result.postings, Posting(DEFERRED, INCOME, difference)),
 	)
 
 
