@@ -1,7 +1,7 @@
 """The logged-in desk page the browser tests share, and the scene's names (scripts/run-tests).
 
 Playwright drives Debian's Chromium against ``bench serve``; scripts/run-tests starts the server
-after ``package_bundles.browser_fixtures.make_pos_scene`` made the till and the patient.
+after ``package_bundles.tests.browser_fixtures.make_pos_scene`` made the till and the patient.
 """
 
 import os

@@ -1,6 +1,6 @@
 """A real browser cancels what the app reverses from its form (issue 16, item 5).
 
-The scene (package_bundles.browser_fixtures.make_cancel_scene, through make_pos_scene) left a
+The scene (package_bundles.tests.browser_fixtures.make_cancel_scene, through make_pos_scene) left a
 submitted POS Invoice whose visit a package covered and a submitted Package Opening Import. Each
 is cancelled with the form's Cancel button: the desk asks which linked documents to cancel first
 and must not offer the app's Journal Entry (cancelling it alone is refused); the document cancels,

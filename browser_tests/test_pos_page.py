@@ -1,7 +1,7 @@
 """A real browser on the POS page (issue 10): a row the patient's package covers shows at rate 0.
 
 Driven by Playwright against Debian's Chromium and ``bench serve``; scripts/run-tests starts the
-server after ``package_bundles.browser_fixtures.make_pos_scene`` made the till and the patient.
+server after ``package_bundles.tests.browser_fixtures.make_pos_scene`` made the till and the patient.
 """
 
 import os

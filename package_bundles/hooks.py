@@ -12,16 +12,22 @@ export_python_type_annotations = True
 
 # Installation
 # ------------
-after_install = "package_bundles.install.after_install"
-after_migrate = "package_bundles.install.after_migrate"
-before_uninstall = "package_bundles.install.before_uninstall"
+after_install = "package_bundles.setup.install.after_install"
+after_migrate = "package_bundles.setup.install.after_migrate"
+before_uninstall = "package_bundles.setup.install.before_uninstall"
 
 fixtures = [{"dt": "Role", "filters": [["name", "in", ["Package Manager"]]]}]
 
 # Desk
 # ----
 doctype_js = {
-	"Sales Invoice": ["public/js/package_balances.js", "public/js/sales_invoice.js"],
+	"Sales Invoice": [
+		"public/js/package_balances.js",
+		"public/js/sales_invoice.js",
+		"public/js/redeemed_row_preview.js",
+	],
+	# the POS page's invoice form: a row the package covers shows at rate 0 once ERPNext answered
+	"POS Invoice": ["public/js/redeemed_row_preview.js"],
 	"Customer": ["public/js/package_balances.js", "public/js/customer.js"],
 }
 
@@ -29,58 +35,49 @@ doctype_js = {
 page_js = {"point-of-sale": "public/js/point_of_sale.js"}
 
 # the Customer form's Connections list its package balances and redemptions
-override_doctype_dashboards = {"Customer": ["package_bundles.connections.customer_connections"]}
+override_doctype_dashboards = {"Customer": ["package_bundles.overrides.customer.customer_connections"]}
 
 # Printing
 # --------
 # the Package Receipt print format reads what it prints about packages from here
-jinja = {"methods": ["package_bundles.receipt.package_receipt"]}
+jinja = {
+	"methods": [
+		"package_bundles.package_bundles.print_format.package_receipt.package_receipt.package_receipt"
+	]
+}
 
 # Document Events
 # ---------------
+# One module per hooked doctype (package_bundles/overrides/), each a thin dispatcher into the flows
 doc_events = {
 	"Sales Invoice": {
-		"before_validate": [
-			"package_bundles.invoice.before_validate",
-			# "Maintain Same Rate" compares charged rows with their order, not redeemed ones
-			"package_bundles.orders.compare_charged_rates_only",
-		],
-		"validate": "package_bundles.invoice.validate",
-		"before_submit": "package_bundles.orders.count_redeemed_rows_as_billed",
-		"on_submit": [
-			"package_bundles.invoice.on_submit",
-			"package_bundles.orders.update_delivery_notes_billed",
-		],
-		"before_cancel": [
-			"package_bundles.invoice.before_cancel",
-			"package_bundles.orders.count_redeemed_rows_as_billed",
-		],
-		"on_cancel": [
-			"package_bundles.invoice.on_cancel",
-			"package_bundles.orders.update_delivery_notes_billed",
-		],
-		# ERPNext sets the status (db_set runs on_change) wherever it recomputes the outstanding
-		"on_change": "package_bundles.payment.refresh_sold_balances",
+		"before_validate": "package_bundles.overrides.sales_invoice.before_validate",
+		"validate": "package_bundles.overrides.sales_invoice.validate",
+		"before_submit": "package_bundles.overrides.sales_invoice.before_submit",
+		"on_submit": "package_bundles.overrides.sales_invoice.on_submit",
+		"before_cancel": "package_bundles.overrides.sales_invoice.before_cancel",
+		"on_cancel": "package_bundles.overrides.sales_invoice.on_cancel",
+		"on_change": "package_bundles.overrides.sales_invoice.on_change",
 	},
 	# the POS page's invoices sell and redeem exactly like Sales Invoices
 	"POS Invoice": {
-		"before_validate": "package_bundles.invoice.before_validate",
-		"validate": "package_bundles.invoice.validate",
-		"on_submit": "package_bundles.invoice.on_submit",
-		"before_cancel": "package_bundles.invoice.before_cancel",
-		"on_cancel": "package_bundles.invoice.on_cancel",
-		"on_change": "package_bundles.payment.refresh_sold_balances",
+		"before_validate": "package_bundles.overrides.pos_invoice.before_validate",
+		"validate": "package_bundles.overrides.pos_invoice.validate",
+		"on_submit": "package_bundles.overrides.pos_invoice.on_submit",
+		"before_cancel": "package_bundles.overrides.pos_invoice.before_cancel",
+		"on_cancel": "package_bundles.overrides.pos_invoice.on_cancel",
+		"on_change": "package_bundles.overrides.pos_invoice.on_change",
 	},
 	"Journal Entry": {
-		"before_cancel": "package_bundles.accounting.prevent_manual_cancel",
+		"before_cancel": "package_bundles.overrides.journal_entry.before_cancel",
 	},
 	"Transaction Deletion Record": {
 		# a company's transactions go (balances, logs and ledger with them); its packages stay
-		"on_submit": "package_bundles.catalog.clear_catalog_cache",
+		"on_submit": "package_bundles.overrides.transaction_deletion_record.on_submit",
 	},
 	"Item": {
 		# a renamed package item keeps its package; saving an item changes nothing cached
-		"after_rename": "package_bundles.catalog.clear_catalog_cache",
+		"after_rename": "package_bundles.overrides.item.after_rename",
 	},
 }
 
@@ -91,23 +88,30 @@ accounting_dimension_doctypes = ["Package Balance", "Package Redemption"]
 # ERPNext's "Delete Transactions" of a company keeps these masters
 company_data_to_be_ignored = ["Prepaid Package", "Package Settings Account"]
 
-# A row the patient's package covers shows at rate 0 as soon as it is added (POS page, invoice form)
 override_whitelisted_methods = {
-	"erpnext.stock.get_item_details.get_item_details": "package_bundles.pos.get_item_details",
 	# the desk's Cancel All dialog leaves the app's Journal Entries to the voucher they follow
-	"frappe.desk.form.linked_with.get_submitted_linked_docs": "package_bundles.cancel_all.get_submitted_linked_docs",
-	"frappe.desk.form.linked_with.cancel_all_linked_docs": "package_bundles.cancel_all.cancel_all_linked_docs",
+	"frappe.desk.form.linked_with.get_submitted_linked_docs": (
+		"package_bundles.overrides.linked_with.get_submitted_linked_docs"
+	),
+	"frappe.desk.form.linked_with.cancel_all_linked_docs": (
+		"package_bundles.overrides.linked_with.cancel_all_linked_docs"
+	),
+	# a REST path integrators call (SPEC §7) from before the layout of issue 19
+	"package_bundles.expiry.extend_expiry": "package_bundles.api.balances.extend_expiry",
 }
 
 # Scheduled Tasks
 # ---------------
 scheduler_events = {
-	"daily": ["package_bundles.expiry.enqueue_expiry", "package_bundles.reminders.send_expiry_reminders"],
+	"daily": [
+		"package_bundles.flows.expire.enqueue_expiry",
+		"package_bundles.flows.remind.send_expiry_reminders",
+	],
 }
 
 # Testing
 # -------
-before_tests = "package_bundles.test_fixtures.before_tests"
+before_tests = "package_bundles.tests.fixtures.before_tests"
 
 # Portal
 # ------

@@ -1,10 +1,10 @@
-"""Issue 8: the stored state of balances is written in one place (package_bundles/balance_state.py).
+"""Issue 8: the stored state of balances is written in one place (package_bundles/ledger/balance_state.py).
 
 Every write the app makes to a stored state field (Package Balance, Package Balance Item,
-Package Redemption) must be in balance_state.py: no attribute assignment, qb ``.set``,
+Package Redemption) must be in ledger/balance_state.py: no attribute assignment, qb ``.set``,
 ``set_value``/``db_set`` or document dict names one of them anywhere else in the app.
-Reports (which only read), the engine (in memory), the benchmark's synthetic data, patches
-(which call the writer) and the tests are left out.
+Reports (which only read), the engine (in memory), patches
+(which call the writer) and the tests and their support (package_bundles/tests/) are left out.
 """
 
 import ast
@@ -13,7 +13,7 @@ from pathlib import Path
 import package_bundles
 
 APP = Path(package_bundles.__file__).parent
-WRITER = APP / "balance_state.py"
+WRITER = APP / "ledger" / "balance_state.py"
 STATE_FIELDS = {
 	# Package Balance Item
 	"qty_redeemed",
@@ -48,7 +48,7 @@ def app_sources():
 		if (
 			path == WRITER
 			or path.name.startswith("test_")
-			or relative.parts[0] in ("benchmarks", "patches", "engine")
+			or relative.parts[0] in ("patches", "engine", "tests")
 		):
 			continue
 		if relative.parts[:2] == ("package_bundles", "report"):

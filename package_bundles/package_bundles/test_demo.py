@@ -9,7 +9,6 @@
 import frappe
 from frappe.utils import add_days, nowdate
 
-from package_bundles import demo
 from package_bundles.exceptions import DemoExistsError, DemoSiteInUseError
 from package_bundles.package_bundles.report.package_deferred_revenue.package_deferred_revenue import (
 	get_totals,
@@ -17,8 +16,9 @@ from package_bundles.package_bundles.report.package_deferred_revenue.package_def
 from package_bundles.package_bundles.report.package_liability_roll_forward import (
 	package_liability_roll_forward as roll_forward,
 )
-from package_bundles.test_fixtures import VISIT, make_invoice
-from package_bundles.testing import IGNORED_TEST_RECORDS, PackageTestCase, invariant_problems
+from package_bundles.setup import demo
+from package_bundles.tests.case import IGNORED_TEST_RECORDS, PackageTestCase, invariant_problems
+from package_bundles.tests.fixtures import VISIT, make_invoice
 
 test_ignore = IGNORED_TEST_RECORDS
 

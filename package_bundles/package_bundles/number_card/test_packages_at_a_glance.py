@@ -15,13 +15,14 @@ import frappe
 from frappe.desk.notifications import get_open_count
 from frappe.utils import add_days, add_months, get_first_day, get_last_day, getdate, nowdate
 
-from package_bundles import dashboard
+from package_bundles.api import dashboard
 from package_bundles.package_bundles.report.package_balances import package_balances
 from package_bundles.package_bundles.report.package_deferred_revenue.package_deferred_revenue import (
 	get_totals,
 )
 from package_bundles.package_bundles.report.package_usage import package_usage
-from package_bundles.test_fixtures import (
+from package_bundles.tests.case import IGNORED_TEST_RECORDS, PackageTestCase
+from package_bundles.tests.fixtures import (
 	COMPANY,
 	KIT,
 	LAB,
@@ -34,15 +35,14 @@ from package_bundles.test_fixtures import (
 	make_patient,
 	pay,
 )
-from package_bundles.testing import IGNORED_TEST_RECORDS, PackageTestCase
 
 test_ignore = IGNORED_TEST_RECORDS
 
 CARDS = {
-	"Deferred Revenue in Packages": "package_bundles.dashboard.deferred_liability",
-	"Active Package Balances": "package_bundles.dashboard.active_balances",
-	"Package Balances Expiring in 30 Days": "package_bundles.dashboard.balances_expiring_soon",
-	"Package Redemptions This Month": "package_bundles.dashboard.redemptions_this_month",
+	"Deferred Revenue in Packages": "package_bundles.api.dashboard.deferred_liability",
+	"Active Package Balances": "package_bundles.api.dashboard.active_balances",
+	"Package Balances Expiring in 30 Days": "package_bundles.api.dashboard.balances_expiring_soon",
+	"Package Redemptions This Month": "package_bundles.api.dashboard.redemptions_this_month",
 }
 CHARTS = {
 	"Package Deferred Revenue by Month": "Package Deferred Revenue Timeline",

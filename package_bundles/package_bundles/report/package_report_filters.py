@@ -6,7 +6,7 @@ from frappe.query_builder import DocType
 from frappe.utils import getdate
 
 from package_bundles.package_bundles.doctype.prepaid_package.prepaid_package import currency_precision
-from package_bundles.read_permissions import check_company, check_customer, permitted_customers
+from package_bundles.permissions import check_company, check_customer, permitted_customers
 
 
 def item_group_subtree(item_group: str):
@@ -112,7 +112,7 @@ def apply_user_permissions(filters, ref_doctype: str) -> None:
 
 	A company the user may not see is refused; a user limited to some customers sees only
 	theirs (``filters.permitted_customers``, None when unrestricted). The rule is
-	package_bundles.read_permissions, shared with the cards, charts and whitelisted calls.
+	package_bundles.permissions, shared with the cards, charts and whitelisted calls.
 	"""
 	check_company(filters.company, ref_doctype)
 	filters.permitted_customers = permitted_customers(ref_doctype)

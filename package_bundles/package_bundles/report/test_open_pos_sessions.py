@@ -20,8 +20,8 @@ from frappe.utils import add_days, nowdate
 
 from package_bundles.package_bundles.doctype.package_balance.test_point_of_sale import pos_invoice
 from package_bundles.package_bundles.report.package_deferred_revenue import package_deferred_revenue
-from package_bundles.test_fixtures import POS_COMPANY, PRICE_LIST, VISIT, make_patient, make_till, open_till
-from package_bundles.testing import IGNORED_TEST_RECORDS, PackageTestCase
+from package_bundles.tests.case import IGNORED_TEST_RECORDS, PackageTestCase
+from package_bundles.tests.fixtures import POS_COMPANY, PRICE_LIST, VISIT, make_patient, make_till, open_till
 
 test_ignore = IGNORED_TEST_RECORDS
 

@@ -15,12 +15,14 @@ import frappe
 from erpnext.accounts.doctype.sales_invoice.sales_invoice import make_sales_return
 from frappe.utils import add_days, getdate, nowdate
 
-from package_bundles import expiry
+from package_bundles import api
 from package_bundles.engine.state import EVENTS, EXPIRY
+from package_bundles.flows import expire
 from package_bundles.package_bundles.report.package_liability_roll_forward import (
 	package_liability_roll_forward as roll_forward,
 )
-from package_bundles.test_fixtures import (
+from package_bundles.tests.case import IGNORED_TEST_RECORDS, PackageTestCase, deferred_liability
+from package_bundles.tests.fixtures import (
 	COMPANY,
 	CUSTOMER,
 	DEFERRED,
@@ -31,7 +33,6 @@ from package_bundles.test_fixtures import (
 	make_package,
 	pay,
 )
-from package_bundles.testing import IGNORED_TEST_RECORDS, PackageTestCase, deferred_liability
 
 test_ignore = IGNORED_TEST_RECORDS
 
@@ -103,7 +104,7 @@ class TestPackageLiabilityRollForward(PackageTestCase):
 		credit_note(
 			pair_sale, day(-10), rows=lambda items: [items[0].update({"qty": -1}) or items[0]]
 		)  # -280
-		expiry.expire_balances()  # short: lab 60 broken on day -13; opening: visit 135 + lab 54 on day -11
+		expire.expire_balances()  # short: lab 60 broken on day -13; opening: visit 135 + lab 54 on day -11
 		credit_note(
 			self.visits,
 			day(-5),
@@ -111,7 +112,7 @@ class TestPackageLiabilityRollForward(PackageTestCase):
 				row.update({"qty": -1}) or row for row in items if row.package_balance != short_balance(short)
 			],
 		)  # the postpartum visit comes back, +135
-		expiry.extend_expiry(self.opening_balance, day(60), "Patient was in hospital")  # breakage reversed
+		api.extend_expiry(self.opening_balance, day(60), "Patient was in hospital")  # breakage reversed
 
 	def run_report(self, from_offset: int, to_offset: int, **filters):
 		_columns, rows, _note, _chart, summary = roll_forward.execute(

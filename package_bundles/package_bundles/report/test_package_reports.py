@@ -14,12 +14,13 @@ from erpnext.accounts.doctype.sales_invoice.sales_invoice import make_sales_retu
 from frappe.desk.query_report import run as run_report
 from frappe.utils import add_days, nowdate
 
-from package_bundles import expiry
+from package_bundles.flows import expire
 from package_bundles.package_bundles.report.package_balances import package_balances
 from package_bundles.package_bundles.report.package_billed_revenue import package_billed_revenue
 from package_bundles.package_bundles.report.package_deferred_revenue import package_deferred_revenue
 from package_bundles.package_bundles.report.package_usage import package_usage
-from package_bundles.test_fixtures import (
+from package_bundles.tests.case import IGNORED_TEST_RECORDS, PackageTestCase
+from package_bundles.tests.fixtures import (
 	CASH,
 	COMPANY,
 	DEFERRED,
@@ -34,7 +35,6 @@ from package_bundles.test_fixtures import (
 	make_patient,
 	pay,
 )
-from package_bundles.testing import IGNORED_TEST_RECORDS, PackageTestCase
 
 test_ignore = IGNORED_TEST_RECORDS
 
@@ -276,7 +276,7 @@ class TestPackageBilledRevenue(WorkedExampleTestCase):
 		short = make_package(name="Short Care", items=[(LAB, 1)], price=60, valid_for_days=1)
 		short_sale = make_invoice([(short.item, 1)], customer=self.customer, posting_date=day(-5))
 		pay(short_sale)
-		expiry.expire_balances()  # expired on day -4: breakage on day -3
+		expire.expire_balances()  # expired on day -4: breakage on day -3
 
 		purchase_lines = self.lines(source="Purchase")
 		self.assertEqual(

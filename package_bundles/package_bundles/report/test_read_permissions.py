@@ -20,7 +20,9 @@ from frappe.query_builder.functions import Sum
 from frappe.utils import add_days, nowdate, set_request
 from frappe.website.serve import get_response
 
-from package_bundles import api, dashboard, expiry, pos
+from package_bundles import api
+from package_bundles.api import dashboard
+from package_bundles.flows import expire
 from package_bundles.package_bundles.doctype.package_balance.test_delete_transactions import (
 	give_other_company_visit_defaults,
 )
@@ -36,7 +38,8 @@ from package_bundles.package_bundles.report.package_deferred_revenue import pack
 from package_bundles.package_bundles.report.package_liability_roll_forward import (
 	package_liability_roll_forward as roll_forward,
 )
-from package_bundles.test_fixtures import (
+from package_bundles.tests.case import IGNORED_TEST_RECORDS, PackageTestCase, balances_of
+from package_bundles.tests.fixtures import (
 	COMPANY,
 	OTHER_ABBR,
 	OTHER_COMPANY,
@@ -47,8 +50,8 @@ from package_bundles.test_fixtures import (
 	make_package,
 	make_patient,
 	pay,
+	row_as_the_form_shows,
 )
-from package_bundles.testing import IGNORED_TEST_RECORDS, PackageTestCase, balances_of
 
 test_ignore = IGNORED_TEST_RECORDS
 
@@ -256,18 +259,18 @@ class TestReadsOfALimitedUser(PackageTestCase):
 		west_invoice = invoice_dict(self.west, OTHER_COMPANY, debit_to=WEST_DEBTORS)
 		args = json.dumps(item_details_args(west_invoice))
 		self.assertEqual(
-			pos.get_item_details(args, json.dumps(west_invoice)).get("package_balance"),
+			row_as_the_form_shows(args, json.dumps(west_invoice)).get("package_balance"),
 			self.west_balance.name,
 		)
 		self.limit_to_company()
-		details = pos.get_item_details(args, json.dumps(west_invoice))
+		details = row_as_the_form_shows(args, json.dumps(west_invoice))
 		# ERPNext's answer, without the patient's package
 		self.assertEqual(details.get("item_code"), VISIT)
 		self.assertIsNone(details.get("package_balance"))
 		self.assertEqual(details.get("price_list_rate"), 150)
 		self.assertFalse(details.get("is_free_item"))
 		home_invoice = invoice_dict(self.home, COMPANY)
-		details = pos.get_item_details(json.dumps(item_details_args(home_invoice)), json.dumps(home_invoice))
+		details = row_as_the_form_shows(json.dumps(item_details_args(home_invoice)), json.dumps(home_invoice))
 		self.assertEqual((details.get("package_balance"), details.get("rate")), (self.home_balance, 0))
 
 	def test_extension_refuses_a_balance_of_another_company(self):
@@ -275,7 +278,7 @@ class TestReadsOfALimitedUser(PackageTestCase):
 		self.limit_to_company()
 		before = frappe.db.get_value("Package Balance", self.west_balance.name, "expiry_date")
 		with self.assertRaises(frappe.PermissionError):
-			expiry.extend_expiry(self.west_balance.name, add_days(nowdate(), 400), "Goodwill")
+			api.extend_expiry(self.west_balance.name, add_days(nowdate(), 400), "Goodwill")
 		self.assertEqual(
 			frappe.db.get_value("Package Balance", self.west_balance.name, "expiry_date"), before
 		)
@@ -391,14 +394,21 @@ class TestReadsOverHTTP(PackageTestCase):
 		self.assertEqual(response.status_code, 200, response.get_data(as_text=True))
 		self.assertNotIn(self.balance.name, response.get_data(as_text=True))
 
+	def test_preview_row(self):
+		invoice = invoice_dict(HTTP_PATIENT, OTHER_COMPANY, self.balance.items[0].item_code, WEST_DEBTORS)
+		child_docname = invoice["items"][0]["name"]
+		response = self.call("package_bundles.api.preview_row", doc=invoice, child_docname=child_docname)
+		self.assertEqual(response.status_code, 200, response.get_data(as_text=True))
+		self.assertNotIn(self.balance.name, response.get_data(as_text=True))
+
 	def test_cards_charts_and_reconciliation(self):
 		for method in (
-			"package_bundles.dashboard.deferred_liability",
-			"package_bundles.dashboard.active_balances",
-			"package_bundles.dashboard.balances_expiring_soon",
-			"package_bundles.dashboard.redemptions_this_month",
-			"package_bundles.dashboard.deferred_liability_by_month",
-			"package_bundles.dashboard.redemptions_by_item_group",
+			"package_bundles.api.dashboard.deferred_liability",
+			"package_bundles.api.dashboard.active_balances",
+			"package_bundles.api.dashboard.balances_expiring_soon",
+			"package_bundles.api.dashboard.redemptions_this_month",
+			"package_bundles.api.dashboard.deferred_liability_by_month",
+			"package_bundles.api.dashboard.redemptions_by_item_group",
 		):
 			with self.subTest(method):
 				response = self.call(method, filters=json.dumps({"company": OTHER_COMPANY}))

@@ -11,8 +11,8 @@ import frappe
 from frappe.custom.doctype.custom_field.custom_field import create_custom_fields
 from frappe.utils import add_days
 
-from package_bundles import balance_state
-from package_bundles.install import get_custom_fields
+from package_bundles.ledger import balance_state
+from package_bundles.setup.install import get_custom_fields
 
 BATCH = 500
 
@@ -50,9 +50,9 @@ def execute():
 
 def add_expiry_markers():
 	"""Expired balances from before the ledger had Expiry entries."""
-	from package_bundles import package_ledger
 	from package_bundles.engine import Movement
 	from package_bundles.engine.state import EXPIRY
+	from package_bundles.ledger import package_ledger
 
 	expired = frappe.get_all(
 		"Package Balance", filters={"status": "Expired"}, fields=["name", "expiry_date"], order_by="name asc"

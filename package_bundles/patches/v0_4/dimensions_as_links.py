@@ -7,7 +7,7 @@ import json
 import frappe
 from frappe.query_builder import DocType
 
-from package_bundles.accounting import CAPTURING_DOCTYPES, add_dimension_fields
+from package_bundles.ledger.journal_entries import CAPTURING_DOCTYPES, add_dimension_fields
 
 
 def execute():

@@ -4,7 +4,7 @@
 frappe.provide("frappe.dashboards.chart_sources");
 
 frappe.dashboards.chart_sources["Package Deferred Revenue Timeline"] = {
-	method: "package_bundles.dashboard.deferred_liability_by_month",
+	method: "package_bundles.api.dashboard.deferred_liability_by_month",
 	filters: [
 		{
 			fieldname: "company",

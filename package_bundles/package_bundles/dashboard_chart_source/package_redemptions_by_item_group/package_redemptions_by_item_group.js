@@ -4,7 +4,7 @@
 frappe.provide("frappe.dashboards.chart_sources");
 
 frappe.dashboards.chart_sources["Package Redemptions by Item Group"] = {
-	method: "package_bundles.dashboard.redemptions_by_item_group",
+	method: "package_bundles.api.dashboard.redemptions_by_item_group",
 	filters: [
 		{
 			fieldname: "company",

@@ -98,7 +98,7 @@ function extend_expiry(frm) {
 		primary_action_label: __("Extend"),
 		primary_action(values) {
 			frappe.call({
-				method: "package_bundles.expiry.extend_expiry",
+				method: "package_bundles.api.extend_expiry",
 				type: "POST",
 				args: {
 					balance: frm.doc.name,

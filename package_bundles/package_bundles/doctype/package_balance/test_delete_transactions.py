@@ -16,7 +16,8 @@ import frappe
 from frappe.utils import add_days, nowdate
 
 from package_bundles.package_bundles.doctype.package_balance.test_invoices_as_written import pay_other
-from package_bundles.test_fixtures import (
+from package_bundles.tests.case import IGNORED_TEST_RECORDS, PackageTestCase, balances_of, invariant_problems
+from package_bundles.tests.fixtures import (
 	COMPANY,
 	OTHER_ABBR,
 	OTHER_COMPANY,
@@ -28,7 +29,6 @@ from package_bundles.test_fixtures import (
 	make_patient,
 	pay,
 )
-from package_bundles.testing import IGNORED_TEST_RECORDS, PackageTestCase, balances_of, invariant_problems
 
 test_ignore = IGNORED_TEST_RECORDS
 

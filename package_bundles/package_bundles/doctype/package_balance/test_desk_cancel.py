@@ -22,7 +22,8 @@ from frappe.utils import add_days, nowdate
 
 from package_bundles.exceptions import AppJournalEntryError
 from package_bundles.package_bundles.doctype.package_balance.test_point_of_sale import pos_invoice
-from package_bundles.test_fixtures import (
+from package_bundles.tests.case import IGNORED_TEST_RECORDS, PackageTestCase, balances_of, invariant_problems
+from package_bundles.tests.fixtures import (
 	CUSTOMER,
 	DEFERRED,
 	KIT,
@@ -39,7 +40,6 @@ from package_bundles.test_fixtures import (
 	open_till,
 	pay,
 )
-from package_bundles.testing import IGNORED_TEST_RECORDS, PackageTestCase, balances_of, invariant_problems
 
 test_ignore = IGNORED_TEST_RECORDS
 

@@ -15,7 +15,14 @@ from package_bundles.exceptions import (
 	PackageTaxConflictError,
 	PackageValidityError,
 )
-from package_bundles.test_fixtures import (
+from package_bundles.tests.case import (
+	IGNORED_TEST_RECORDS,
+	PackageTestCase,
+	balances_of,
+	deferred_liability,
+	invariant_problems,
+)
+from package_bundles.tests.fixtures import (
 	ABBR,
 	COMPANY,
 	CUSTOMER,
@@ -39,13 +46,6 @@ from package_bundles.test_fixtures import (
 	make_invoice,
 	make_package,
 	pay,
-)
-from package_bundles.testing import (
-	IGNORED_TEST_RECORDS,
-	PackageTestCase,
-	balances_of,
-	deferred_liability,
-	invariant_problems,
 )
 
 test_ignore = IGNORED_TEST_RECORDS
@@ -431,8 +431,8 @@ class TestDeleteCompanyTransactions(PackageTestCase):
 	"""ERPNext's Delete Transactions keeps a company's packages and takes its balances with the invoices."""
 
 	def test_packages_stay_balances_logs_and_ledger_go_with_the_invoices(self):
-		from package_bundles import catalog
-		from package_bundles.test_fixtures import (
+		from package_bundles.flows import catalog
+		from package_bundles.tests.fixtures import (
 			OTHER_ABBR,
 			OTHER_COMPANY,
 			make_item,

@@ -12,7 +12,13 @@ from package_bundles.exceptions import (
 	PackageDiscountError,
 	PackageRateError,
 )
-from package_bundles.test_fixtures import (
+from package_bundles.tests.case import (
+	IGNORED_TEST_RECORDS,
+	PackageTestCase,
+	balances_of,
+	deferred_liability,
+)
+from package_bundles.tests.fixtures import (
 	COMPANY,
 	CUSTOMER,
 	DEBTORS,
@@ -32,12 +38,6 @@ from package_bundles.test_fixtures import (
 	make_package,
 	pay,
 	reset_settings,
-)
-from package_bundles.testing import (
-	IGNORED_TEST_RECORDS,
-	PackageTestCase,
-	balances_of,
-	deferred_liability,
 )
 
 test_ignore = IGNORED_TEST_RECORDS

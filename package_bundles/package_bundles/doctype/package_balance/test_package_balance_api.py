@@ -11,9 +11,10 @@ from frappe.utils import get_test_client, set_request
 from frappe.website.serve import get_response
 
 from package_bundles import api
-from package_bundles.catalog import clear_catalog_cache
+from package_bundles.flows.catalog import clear_catalog_cache
 from package_bundles.package_bundles.doctype.prepaid_package.test_prepaid_package import make_user
-from package_bundles.test_fixtures import (
+from package_bundles.tests.case import IGNORED_TEST_RECORDS, PackageTestCase
+from package_bundles.tests.fixtures import (
 	BOTOX,
 	COMPANY,
 	CUSTOMER,
@@ -31,7 +32,6 @@ from package_bundles.test_fixtures import (
 	pay,
 	set_price,
 )
-from package_bundles.testing import IGNORED_TEST_RECORDS, PackageTestCase
 
 test_ignore = IGNORED_TEST_RECORDS
 

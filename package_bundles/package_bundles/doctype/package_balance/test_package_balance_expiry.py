@@ -7,8 +7,10 @@ import frappe
 from erpnext.accounts.doctype.sales_invoice.sales_invoice import make_sales_return
 from frappe.utils import add_days, getdate, nowdate
 
-from package_bundles import balance_state, expiry
+from package_bundles import api
 from package_bundles.exceptions import PackageValidityError
+from package_bundles.flows import expire
+from package_bundles.ledger import balance_state
 from package_bundles.package_bundles.doctype.package_ledger_entry.test_balance_state import cancel_payments
 from package_bundles.package_bundles.doctype.prepaid_package.test_prepaid_package import make_user
 from package_bundles.package_bundles.report.package_balances.package_balances import (
@@ -17,7 +19,13 @@ from package_bundles.package_bundles.report.package_balances.package_balances im
 from package_bundles.package_bundles.report.package_deferred_revenue.package_deferred_revenue import (
 	get_totals as deferred_revenue_totals,
 )
-from package_bundles.test_fixtures import (
+from package_bundles.tests.case import (
+	IGNORED_TEST_RECORDS,
+	PackageTestCase,
+	deferred_liability,
+	invariant_problems,
+)
+from package_bundles.tests.fixtures import (
 	COMPANY,
 	DEFERRED,
 	LAB_INCOME,
@@ -32,12 +40,6 @@ from package_bundles.test_fixtures import (
 	make_package,
 	pay,
 	reset_settings,
-)
-from package_bundles.testing import (
-	IGNORED_TEST_RECORDS,
-	PackageTestCase,
-	deferred_liability,
-	invariant_problems,
 )
 
 test_ignore = IGNORED_TEST_RECORDS
@@ -58,7 +60,7 @@ class TestExpiry(PackageTestCase):
 		make_invoice([(VISIT, 1)], posting_date=add_days(nowdate(), -8))
 		journal_entries = frappe.db.count("Journal Entry")
 
-		outcome = expiry.expire_balances()
+		outcome = expire.expire_balances()
 		self.assertIn(balance.name, outcome["expired"])
 		balance.reload()
 		self.assertEqual(balance.status, "Expired")
@@ -72,7 +74,7 @@ class TestExpiry(PackageTestCase):
 		self.assertEqual(deferred_liability(COMPANY, DEFERRED), 0)
 		self.assert_reconciled()
 
-		second = expiry.expire_balances()
+		second = expire.expire_balances()
 		self.assertEqual(second["expired"], [])
 		self.assertEqual(frappe.db.count("Journal Entry"), journal_entries + 1)
 
@@ -93,7 +95,7 @@ class TestExpiry(PackageTestCase):
 		settings.append("accounts", {"company": COMPANY, "breakage_income_account": BREAKAGE_INCOME})
 		settings.save()
 		balance = sell_expiring()
-		expiry.expire_balances()
+		expire.expire_balances()
 		balance.reload()
 		self.assertEqual(
 			gl_entries(balance.breakage_journal_entry), {DEFERRED: 720.0, BREAKAGE_INCOME: -720.0}
@@ -102,7 +104,7 @@ class TestExpiry(PackageTestCase):
 	def test_breakage_off_keeps_the_liability(self):
 		reset_settings(recognize_breakage=0)
 		balance = sell_expiring()
-		expiry.expire_balances()
+		expire.expire_balances()
 		balance.reload()
 		self.assertEqual(balance.status, "Expired")
 		self.assertFalse(balance.breakage_journal_entry)
@@ -111,7 +113,7 @@ class TestExpiry(PackageTestCase):
 
 	def test_upon_purchase_balance_just_expires(self):
 		balance = sell_expiring(revenue_recognition="Upon Purchase")
-		expiry.expire_balances()
+		expire.expire_balances()
 		balance.reload()
 		self.assertEqual(balance.status, "Expired")
 		self.assertFalse(balance.breakage_journal_entry)
@@ -120,7 +122,7 @@ class TestExpiry(PackageTestCase):
 	def test_one_failure_is_logged_and_the_others_expire(self):
 		first = sell_expiring(name="First Expiring")
 		second = sell_expiring(name="Second Expiring")
-		original = expiry.book_expiry
+		original = expire.book_expiry
 
 		def failing_for_first(posting, name):
 			original(posting, name)  # the breakage is written, then the failure must take it back
@@ -128,8 +130,8 @@ class TestExpiry(PackageTestCase):
 				raise frappe.ValidationError("ledger closed")
 
 		errors = frappe.db.count("Error Log")
-		with patch.object(expiry, "book_expiry", failing_for_first):
-			outcome = expiry.expire_balances()
+		with patch.object(expire, "book_expiry", failing_for_first):
+			outcome = expire.expire_balances()
 		self.assertEqual(outcome["failed"], [first.name])
 		self.assertIn(second.name, outcome["expired"])
 		self.assertEqual(frappe.db.get_value("Package Balance", first.name, "status"), "Active")
@@ -139,14 +141,14 @@ class TestExpiry(PackageTestCase):
 
 	def test_extension_reverses_breakage(self):
 		balance = sell_expiring()
-		expiry.expire_balances()
+		expire.expire_balances()
 		balance.reload()
 		breakage_entry = balance.breakage_journal_entry
 		manager = make_user("pkt-manager@example.com", ["Package Manager", "Accounts User"])
 		new_expiry = add_days(nowdate(), 30)
 
 		frappe.set_user(manager)
-		result = expiry.extend_expiry(balance.name, new_expiry, "Patient was in hospital")
+		result = api.extend_expiry(balance.name, new_expiry, "Patient was in hospital")
 		frappe.set_user("Administrator")
 
 		self.assertEqual(result["status"], "Active")
@@ -169,12 +171,12 @@ class TestExpiry(PackageTestCase):
 		clerk = make_user("pkt-clerk@example.com", ["Sales User", "Accounts User"])
 		frappe.set_user(clerk)
 		with self.assertRaises(frappe.PermissionError):
-			expiry.extend_expiry(balance.name, add_days(nowdate(), 60), "asked nicely")
+			api.extend_expiry(balance.name, add_days(nowdate(), 60), "asked nicely")
 		frappe.set_user("Administrator")
 		with self.assertRaises(PackageValidityError):
-			expiry.extend_expiry(balance.name, add_days(nowdate(), 60), " ")
+			api.extend_expiry(balance.name, add_days(nowdate(), 60), " ")
 		with self.assertRaises(PackageValidityError):
-			expiry.extend_expiry(balance.name, add_days(nowdate(), 2), "earlier than now")
+			api.extend_expiry(balance.name, add_days(nowdate(), 2), "earlier than now")
 
 
 class TestExpiryJob(PackageTestCase):
@@ -190,15 +192,15 @@ class TestExpiryJob(PackageTestCase):
 		names = self.sell_expiring_balances(5)
 		queued = []
 		with (
-			patch.object(expiry, "BATCH_SIZE", 2),
+			patch.object(expire, "BATCH_SIZE", 2),
 			patch("frappe.enqueue", lambda *a, **kw: queued.append((a, kw))),
 		):
-			batches = expiry.enqueue_expiry()
+			batches = expire.enqueue_expiry()
 		self.assertEqual(batches, len(queued))
 		ours = [kwargs for _args, kwargs in queued if set(kwargs["balances"]) & set(names)]
 		self.assertEqual(sorted(name for kwargs in ours for name in kwargs["balances"]), names)
 		for args, kwargs in queued:
-			self.assertEqual(args, ("package_bundles.expiry.expire_batch",))
+			self.assertEqual(args, ("package_bundles.flows.expire.expire_batch",))
 			self.assertEqual(kwargs["queue"], "long")
 			self.assertLessEqual(len(kwargs["balances"]), 2)
 			self.assertTrue(kwargs["deduplicate"])
@@ -206,7 +208,7 @@ class TestExpiryJob(PackageTestCase):
 
 		journal_entries = frappe.db.count("Journal Entry")
 		for _args, kwargs in queued:
-			expiry.expire_batch(kwargs["balances"], kwargs["today"])
+			expire.expire_batch(kwargs["balances"], kwargs["today"])
 		self.assertEqual(
 			{frappe.db.get_value("Package Balance", name, "status") for name in names}, {"Expired"}
 		)
@@ -215,12 +217,12 @@ class TestExpiryJob(PackageTestCase):
 
 	def test_a_batch_run_again_posts_nothing_twice(self):
 		names = self.sell_expiring_balances(3)
-		first = expiry.expire_batch(names, nowdate())
+		first = expire.expire_batch(names, nowdate())
 		self.assertEqual(sorted(first["expired"]), names)
 		ledger_rows = frappe.db.count("Package Ledger Entry")
 		journal_entries = frappe.db.count("Journal Entry")
 
-		again = expiry.expire_batch(names, nowdate())
+		again = expire.expire_batch(names, nowdate())
 		self.assertEqual(again, {"expired": [], "failed": []})
 		self.assertEqual(frappe.db.count("Package Ledger Entry"), ledger_rows)
 		self.assertEqual(frappe.db.count("Journal Entry"), journal_entries)
@@ -229,10 +231,10 @@ class TestExpiryJob(PackageTestCase):
 	def test_a_batch_cut_short_is_finished_by_the_next_run(self):
 		"""A worker that dies after some balances: the next run expires the rest, and only them."""
 		names = self.sell_expiring_balances(4)
-		expiry.expire_batch(names[:2], nowdate())  # what was committed before the crash
+		expire.expire_batch(names[:2], nowdate())  # what was committed before the crash
 		journal_entries = frappe.db.count("Journal Entry")
 
-		outcome = expiry.expire_balances()
+		outcome = expire.expire_balances()
 		self.assertEqual(sorted(set(outcome["expired"]) & set(names)), names[2:])
 		self.assertEqual(frappe.db.count("Journal Entry"), journal_entries + 2)
 		self.assert_reconciled()
@@ -242,7 +244,7 @@ class TestExpiryJob(PackageTestCase):
 		frappe.flags.in_test = False
 		try:
 			with patch.object(frappe.db, "commit") as commit:
-				expiry.expire_batch(names, nowdate())
+				expire.expire_batch(names, nowdate())
 		finally:
 			frappe.flags.in_test = True
 		commit.assert_called_once()
@@ -301,7 +303,7 @@ class TestBreakageDates(PackageTestCase):
 		balance = sell_expiring(days_ago=30, valid_for_days=5)  # expired 25 days ago
 		visit = make_invoice([(VISIT, 1)], posting_date=day(-28))
 		self.assertEqual(visit.items[0].package_balance, balance.name)
-		expiry.expire_balances()
+		expire.expire_balances()
 		balance.reload()
 		self.assertEqual((balance.status, balance.breakage_amount), ("Expired", 585))
 		first_breakage = balance.breakage_journal_entry
@@ -315,7 +317,7 @@ class TestBreakageDates(PackageTestCase):
 		balance.reload()
 		self.assertEqual(balance.total_deferred, 135)
 
-		outcome = expiry.expire_balances()
+		outcome = expire.expire_balances()
 		self.assertIn(balance.name, outcome["expired"])
 		balance.reload()
 		self.assertEqual((balance.total_deferred, balance.breakage_amount), (0, 720))
@@ -330,7 +332,7 @@ class TestBreakageDates(PackageTestCase):
 		balance = sell_expiring()  # expired 5 days ago: its breakage would be dated 4 days ago
 		frappe.db.set_single_value("Accounts Settings", "acc_frozen_upto", day(-2))
 
-		outcome = expiry.expire_balances()
+		outcome = expire.expire_balances()
 		self.assertEqual(outcome["failed"], [])
 		balance.reload()
 		self.assertEqual((balance.status, balance.breakage_amount), ("Expired", 720))
@@ -354,7 +356,7 @@ class TestBreakageDates(PackageTestCase):
 			}
 		).insert(ignore_permissions=True)
 
-		expiry.expire_balances()
+		expire.expire_balances()
 		balance.reload()
 		self.assertEqual(balance.status, "Expired")
 		self.assertEqual(journal_date(balance.breakage_journal_entry), day(-2))
@@ -371,7 +373,7 @@ class TestBreakageDates(PackageTestCase):
 		self.assertEqual(str(balance.expiry_date), f"{last_year}-12-01")
 		close_year(last_year)
 
-		outcome = expiry.expire_balances()
+		outcome = expire.expire_balances()
 		self.assertEqual(outcome["failed"], [])
 		balance.reload()
 		self.assertEqual((balance.status, balance.breakage_amount), ("Expired", 720))
@@ -386,7 +388,7 @@ class TestBreakageDates(PackageTestCase):
 		balance = sell_expiring()
 		frappe.db.set_value("Account", BREAKAGE_INCOME, "disabled", 1)
 
-		outcome = expiry.expire_balances()
+		outcome = expire.expire_balances()
 		self.assertEqual(outcome["failed"], [balance.name])
 		balance.reload()
 		self.assertEqual((balance.status, balance.total_deferred), ("Active", 720))
@@ -401,7 +403,7 @@ class TestBreakageDates(PackageTestCase):
 		self.assert_reconciled()
 
 		frappe.db.set_value("Account", BREAKAGE_INCOME, "disabled", 0)
-		outcome = expiry.expire_balances()
+		outcome = expire.expire_balances()
 		self.assertIn(balance.name, outcome["expired"])
 		balance.reload()
 		self.assertEqual((balance.status, balance.breakage_amount), ("Expired", 720))
@@ -428,7 +430,7 @@ class TestExpiryUnderLock(PackageTestCase):
 			return original(balance_names, lock=lock)
 
 		with patch.object(balance_state, "lock_lines", extended_meanwhile):
-			outcome = expiry.expire_balances()
+			outcome = expire.expire_balances()
 		self.assertNotIn(balance.name, outcome["expired"])
 		balance.reload()
 		self.assertEqual((balance.status, str(balance.expiry_date)), ("Active", str(new_expiry)))
@@ -448,7 +450,7 @@ class TestExpiryUnderLock(PackageTestCase):
 			return original(doctype, *args, **kwargs)
 
 		with patch.object(frappe.db, "get_value", watched):
-			self.assertTrue(expiry.expire_balance(balance.name, getdate(nowdate())))
+			self.assertTrue(expire.expire_balance(balance.name, getdate(nowdate())))
 		self.assertEqual(reads, [])
 
 
@@ -528,7 +530,7 @@ class TestUndoInLockedPeriods(PackageTestCase):
 		return reversal
 
 	def extend(self, balance, days=30):
-		result = expiry.extend_expiry(balance.name, add_days(nowdate(), days), "Patient was in hospital")
+		result = api.extend_expiry(balance.name, add_days(nowdate(), days), "Patient was in hospital")
 		self.assertEqual(result["status"], "Active")
 		balance.reload()
 		self.assertEqual(
@@ -538,7 +540,7 @@ class TestUndoInLockedPeriods(PackageTestCase):
 
 	def test_extension_reverses_breakage_in_a_frozen_period(self):
 		balance = sell_expiring()  # breakage dated 4 days ago
-		expiry.expire_balances()
+		expire.expire_balances()
 		balance.reload()
 		breakage_entry = balance.breakage_journal_entry
 		self.assertEqual(journal_date(breakage_entry), day(-4))
@@ -556,7 +558,7 @@ class TestUndoInLockedPeriods(PackageTestCase):
 
 	def test_extension_in_a_frozen_period_with_an_immutable_ledger(self):
 		balance = sell_expiring()
-		expiry.expire_balances()
+		expire.expire_balances()
 		balance.reload()
 		breakage_entry = balance.breakage_journal_entry
 		frappe.db.set_single_value("Accounts Settings", "enable_immutable_ledger", 1)
@@ -572,7 +574,7 @@ class TestUndoInLockedPeriods(PackageTestCase):
 
 	def test_extension_reverses_breakage_in_a_closed_accounting_period(self):
 		balance = sell_expiring()
-		expiry.expire_balances()
+		expire.expire_balances()
 		balance.reload()
 		breakage_entry = balance.breakage_journal_entry
 		close_journal_entries(day(-6), day(0))  # through today: the reversal waits for tomorrow
@@ -588,7 +590,7 @@ class TestUndoInLockedPeriods(PackageTestCase):
 		purchase = make_invoice([(package.item, 1)], posting_date=f"{last_year}-11-01")
 		pay(purchase)
 		balance = frappe.get_doc("Package Balance", {"sales_invoice": purchase.name})
-		expiry.expire_balances()
+		expire.expire_balances()
 		balance.reload()
 		breakage_entry = balance.breakage_journal_entry
 		self.assertEqual(journal_date(breakage_entry), getdate(f"{last_year}-12-02"))
@@ -601,7 +603,7 @@ class TestUndoInLockedPeriods(PackageTestCase):
 
 	def test_an_open_breakage_is_still_cancelled(self):
 		balance = sell_expiring()
-		expiry.expire_balances()
+		expire.expire_balances()
 		balance.reload()
 		breakage_entry = balance.breakage_journal_entry
 		frappe.db.set_single_value("Accounts Settings", "acc_frozen_upto", day(-5))  # before the breakage
@@ -617,7 +619,7 @@ class TestUndoInLockedPeriods(PackageTestCase):
 
 	def test_refund_of_a_balance_broken_in_a_frozen_period(self):
 		balance = sell_expiring()
-		expiry.expire_balances()
+		expire.expire_balances()
 		balance.reload()
 		breakage_entry = balance.breakage_journal_entry
 		frappe.db.set_single_value("Accounts Settings", "acc_frozen_upto", day(-1))
@@ -643,7 +645,7 @@ class TestUndoInLockedPeriods(PackageTestCase):
 
 	def test_cancelling_a_refund_whose_entry_lies_in_a_closed_period_reverses_it(self):
 		balance = sell_expiring()
-		expiry.expire_balances()
+		expire.expire_balances()
 		credit_note = make_sales_return(balance.sales_invoice)
 		credit_note.set_posting_time = 1
 		credit_note.posting_date = day(-2)
@@ -673,7 +675,7 @@ class TestUndoInLockedPeriods(PackageTestCase):
 
 	def test_cancelling_a_purchase_whose_breakage_lies_in_a_closed_period_reverses_it(self):
 		balance = sell_expiring()
-		expiry.expire_balances()
+		expire.expire_balances()
 		balance.reload()
 		breakage_entry = balance.breakage_journal_entry
 		close_journal_entries(day(-5), day(-3))  # the purchase, 10 days ago, stays open

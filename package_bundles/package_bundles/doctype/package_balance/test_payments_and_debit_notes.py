@@ -12,7 +12,8 @@ from erpnext.utilities.transaction_base import UOMMustBeIntegerError
 from frappe.utils import nowdate
 
 from package_bundles.exceptions import BalanceUnavailableError, PackageQuantityError, RefundNotAllowedError
-from package_bundles.test_fixtures import (
+from package_bundles.tests.case import IGNORED_TEST_RECORDS, PackageTestCase, balances_of, invariant_problems
+from package_bundles.tests.fixtures import (
 	CASH,
 	COMPANY,
 	CUSTOMER,
@@ -30,7 +31,6 @@ from package_bundles.test_fixtures import (
 	open_till,
 	pay,
 )
-from package_bundles.testing import IGNORED_TEST_RECORDS, PackageTestCase, balances_of, invariant_problems
 
 test_ignore = IGNORED_TEST_RECORDS
 

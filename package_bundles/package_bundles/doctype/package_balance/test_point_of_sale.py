@@ -15,7 +15,8 @@ from frappe.utils import flt, nowdate
 from package_bundles.package_bundles.report.package_deferred_revenue.package_deferred_revenue import (
 	get_totals,
 )
-from package_bundles.test_fixtures import (
+from package_bundles.tests.case import IGNORED_TEST_RECORDS, PackageTestCase, invariant_problems
+from package_bundles.tests.fixtures import (
 	KIT,
 	LAB,
 	POS_ABBR,
@@ -29,7 +30,6 @@ from package_bundles.test_fixtures import (
 	make_till,
 	open_till,
 )
-from package_bundles.testing import IGNORED_TEST_RECORDS, PackageTestCase, invariant_problems
 
 test_ignore = IGNORED_TEST_RECORDS
 

@@ -8,10 +8,11 @@ import frappe
 from erpnext.accounts.doctype.sales_invoice.sales_invoice import make_sales_return
 from frappe.utils import add_days, nowdate
 
-from package_bundles import expiry
-from package_bundles.accounting import add_dimension_fields
+from package_bundles.flows import expire
+from package_bundles.ledger.journal_entries import add_dimension_fields
 from package_bundles.package_bundles.doctype.package_balance.test_point_of_sale import pos_invoice
-from package_bundles.test_fixtures import (
+from package_bundles.tests.case import IGNORED_TEST_RECORDS, PackageTestCase, balances_of, invariant_problems
+from package_bundles.tests.fixtures import (
 	ABBR,
 	COMPANY,
 	CUSTOMER,
@@ -41,7 +42,6 @@ from package_bundles.test_fixtures import (
 	open_till,
 	pay,
 )
-from package_bundles.testing import IGNORED_TEST_RECORDS, PackageTestCase, balances_of, invariant_problems
 
 test_ignore = IGNORED_TEST_RECORDS
 
@@ -363,7 +363,7 @@ class TestDimensionsFollowRenames(PackageTestCase):
 			{(DEFERRED, renamed_clinic, "PKT East Wing"), (VISIT_INCOME, MAIN_COST_CENTER, "PKT West Wing")},
 		)
 
-		expiry.expire_balances()
+		expire.expire_balances()
 		balance.reload()
 		self.assertEqual(balance.status, "Expired")
 		self.assertEqual(

@@ -7,13 +7,20 @@ import frappe
 from erpnext.accounts.doctype.sales_invoice.sales_invoice import make_sales_return
 from frappe.utils import add_days, nowdate
 
-from package_bundles import expiry
 from package_bundles.exceptions import (
 	BalanceRefundedError,
 	BalanceUnavailableError,
 	RefundNotAllowedError,
 )
-from package_bundles.test_fixtures import (
+from package_bundles.flows import expire
+from package_bundles.tests.case import (
+	IGNORED_TEST_RECORDS,
+	PackageTestCase,
+	balances_of,
+	deferred_liability,
+	invariant_problems,
+)
+from package_bundles.tests.fixtures import (
 	ABBR,
 	COMPANY,
 	DEFERRED,
@@ -29,13 +36,6 @@ from package_bundles.test_fixtures import (
 	make_package,
 	pay,
 	reset_settings,
-)
-from package_bundles.testing import (
-	IGNORED_TEST_RECORDS,
-	PackageTestCase,
-	balances_of,
-	deferred_liability,
-	invariant_problems,
 )
 
 test_ignore = IGNORED_TEST_RECORDS
@@ -103,7 +103,7 @@ class TestBalanceState(PackageTestCase):
 		package = make_package(name="Five Day Care", valid_for_days=5)
 		purchase = make_invoice([(package.item, 1)], posting_date=add_days(nowdate(), -10))
 		pay(purchase)
-		expiry.expire_balances()
+		expire.expire_balances()
 		[balance] = balances_of(purchase)
 		self.assertEqual((balance.status, balance.total_broken), ("Expired", 720))
 
@@ -130,7 +130,7 @@ class TestBalanceState(PackageTestCase):
 		package = make_package(name="Five Day Care", valid_for_days=5)
 		purchase = make_invoice([(package.item, 1)], posting_date=add_days(nowdate(), -10))
 		pay(purchase)
-		expiry.expire_balances()
+		expire.expire_balances()
 		self.assertEqual(round(gl_balance(breakage_income), 2), -720)
 
 		reset_settings(accounts=[])  # the practice now books breakage to each item's income account
@@ -145,7 +145,7 @@ class TestBalanceState(PackageTestCase):
 		package = make_package(name="Five Day Care", valid_for_days=5)
 		purchase = make_invoice([(package.item, 1)], posting_date=add_days(nowdate(), -10))
 		pay(purchase)
-		expiry.expire_balances()
+		expire.expire_balances()
 		[balance] = balances_of(purchase)
 		breakage_entry = balance.breakage_journal_entry
 		self.assertTrue(breakage_entry)
@@ -384,7 +384,7 @@ class TestAccountingDimensions(PackageTestCase):
 		self.assertEqual(self.dimension_of(journal_entry), {DEFERRED: "PKT North", VISIT_INCOME: "PKT South"})
 
 		self.set_rule(mandatory=True)
-		expiry.expire_balances()
+		expire.expire_balances()
 		balance.reload()
 		self.assertEqual(balance.status, "Expired")
 		self.assertEqual(set(self.dimension_of(balance.breakage_journal_entry).values()), {"PKT North"})
@@ -407,7 +407,7 @@ class TestAccountingDimensions(PackageTestCase):
 			"Package Redemption", {"sales_invoice": redemption.name}, "journal_entry"
 		)
 		self.assertEqual(self.dimension_of(journal_entry), {DEFERRED: "PKT South", VISIT_INCOME: "PKT South"})
-		expiry.expire_balances()
+		expire.expire_balances()
 		balance.reload()
 		self.assertEqual(balance.status, "Expired")
 		self.assertEqual(set(self.dimension_of(balance.breakage_journal_entry).values()), {"PKT North"})

@@ -5,11 +5,18 @@ import frappe
 from erpnext.accounts.doctype.sales_invoice.sales_invoice import make_sales_return
 from frappe.utils import add_days, nowdate
 
-from package_bundles import expiry
+from package_bundles import api
+from package_bundles.flows import expire
 from package_bundles.package_bundles.report.package_deferred_revenue.package_deferred_revenue import (
 	get_totals,
 )
-from package_bundles.test_fixtures import (
+from package_bundles.tests.case import (
+	IGNORED_TEST_RECORDS,
+	PackageTestCase,
+	deferred_in_balances,
+	deferred_liability,
+)
+from package_bundles.tests.fixtures import (
 	COMPANY,
 	CUSTOMER,
 	DEFERRED,
@@ -21,12 +28,6 @@ from package_bundles.test_fixtures import (
 	make_invoice,
 	make_package,
 	pay,
-)
-from package_bundles.testing import (
-	IGNORED_TEST_RECORDS,
-	PackageTestCase,
-	deferred_in_balances,
-	deferred_liability,
 )
 
 test_ignore = IGNORED_TEST_RECORDS
@@ -86,7 +87,7 @@ class TestReconciliation(PackageTestCase):
 		returned.insert()
 		returned.submit()
 
-		expired = expiry.expire_balances()  # Short Care expired on day -13: breakage on day -12
+		expired = expire.expire_balances()  # Short Care expired on day -13: breakage on day -12
 		short_balance = frappe.get_doc("Package Balance", {"sales_invoice": short_sale.name})
 		self.assertEqual(expired["expired"], [short_balance.name])
 		self.assertTrue(short_balance.breakage_journal_entry)
@@ -109,7 +110,7 @@ class TestReconciliation(PackageTestCase):
 		)
 		self.assertEqual(unbalanced, [])
 
-		expiry.extend_expiry(short_balance.name, day(30), "Clinic closed for a week")
+		api.extend_expiry(short_balance.name, day(30), "Clinic closed for a week")
 		for offset in (-12, -8, 0):
 			with self.subTest(after_extension=offset):
 				self.assertEqual(

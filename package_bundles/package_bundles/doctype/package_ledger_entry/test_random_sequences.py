@@ -28,11 +28,18 @@ import frappe
 from erpnext.accounts.doctype.sales_invoice.sales_invoice import make_sales_return
 from frappe.utils import add_days, flt, getdate, nowdate
 
-from package_bundles import expiry
+from package_bundles import api
 from package_bundles.exceptions import BalanceStateError, PackageError
+from package_bundles.flows import expire
 from package_bundles.package_bundles.doctype.package_balance.test_desk_cancel import cancel_from_form
 from package_bundles.package_bundles.doctype.package_balance.test_point_of_sale import pos_invoice
-from package_bundles.test_fixtures import (
+from package_bundles.tests.case import (
+	IGNORED_TEST_RECORDS,
+	PackageTestCase,
+	clear_app_caches,
+	invariant_problems,
+)
+from package_bundles.tests.fixtures import (
 	CASH,
 	COMPANY,
 	CUSTOMER,
@@ -48,12 +55,6 @@ from package_bundles.test_fixtures import (
 	open_till,
 	pay,
 	reset_settings,
-)
-from package_bundles.testing import (
-	IGNORED_TEST_RECORDS,
-	PackageTestCase,
-	clear_app_caches,
-	invariant_problems,
 )
 
 test_ignore = IGNORED_TEST_RECORDS
@@ -358,7 +359,7 @@ class Practice:
 	def expire(self):
 		breakage = self.random.random() < 0.7
 		reset_settings(recognize_breakage=int(breakage))
-		outcome = expiry.expire_balances()
+		outcome = expire.expire_balances()
 		if outcome["failed"]:
 			raise AssertionError(f"seed {self.seed}: the expiry job failed on {outcome['failed']}")
 		return f"expiry job (breakage {'on' if breakage else 'off'}): {len(outcome['expired'])} expired"
@@ -620,7 +621,7 @@ class Practice:
 		)
 		if not name:
 			return None
-		expiry.extend_expiry(name, add_days(nowdate(), 30), "Patient was away")
+		api.extend_expiry(name, add_days(nowdate(), 30), "Patient was away")
 		return f"extend {name}"
 
 

@@ -3,7 +3,7 @@
 
 from frappe.model.document import Document
 
-from package_bundles import opening
+from package_bundles.flows import import_opening
 
 
 class PackageOpeningImport(Document):
@@ -31,13 +31,13 @@ class PackageOpeningImport(Document):
 	# end: auto-generated types
 
 	def validate(self):
-		opening.validate_import(self)
+		import_opening.validate_import(self)
 
 	def on_submit(self):
-		opening.submit_import(self)
+		import_opening.submit_import(self)
 
 	def before_cancel(self):
-		opening.check_import_cancel(self)
+		import_opening.check_import_cancel(self)
 
 	def on_cancel(self):
-		opening.cancel_import(self)
+		import_opening.cancel_import(self)

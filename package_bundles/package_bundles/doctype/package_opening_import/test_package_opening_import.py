@@ -17,18 +17,20 @@ import frappe
 from erpnext.accounts.doctype.sales_invoice.sales_invoice import make_sales_return
 from frappe.utils import add_days, getdate, nowdate
 
-from package_bundles import expiry
-from package_bundles.accounting import temporary_opening_account
+from package_bundles import api
 from package_bundles.exceptions import (
 	BalanceAlreadyRedeemedError,
 	OpeningAlreadyImportedError,
 	OpeningImportError,
 	RefundNotAllowedError,
 )
+from package_bundles.flows import expire
+from package_bundles.ledger.journal_entries import temporary_opening_account
 from package_bundles.package_bundles.report.package_deferred_revenue.package_deferred_revenue import (
 	get_totals,
 )
-from package_bundles.test_fixtures import (
+from package_bundles.tests.case import IGNORED_TEST_RECORDS, PackageTestCase, invariant_problems
+from package_bundles.tests.fixtures import (
 	ABBR,
 	BOTOX,
 	COMPANY,
@@ -51,8 +53,7 @@ from package_bundles.test_fixtures import (
 	make_package,
 	reset_settings,
 )
-from package_bundles.test_fixtures import make_patient as make_named_patient
-from package_bundles.testing import IGNORED_TEST_RECORDS, PackageTestCase, invariant_problems
+from package_bundles.tests.fixtures import make_patient as make_named_patient
 
 test_ignore = IGNORED_TEST_RECORDS
 
@@ -471,7 +472,7 @@ class TestOpeningBalanceLifecycle(OpeningTestCase):
 		self.import_balances(lines=self.lines(expiry_date=day(-5)))
 		ava = self.balance_of(self.ava)
 
-		outcome = expiry.expire_balances()
+		outcome = expire.expire_balances()
 		self.assertIn(ava.name, outcome["expired"])
 		ava.reload()
 		self.assertEqual((ava.status, ava.breakage_amount), ("Expired", 459))
@@ -479,7 +480,7 @@ class TestOpeningBalanceLifecycle(OpeningTestCase):
 		self.assertEqual(gl_entries(ava.breakage_journal_entry)[DEFERRED], 459)
 		self.assert_books_agree()
 
-		expiry.extend_expiry(ava.name, day(30), "Patient was abroad")
+		api.extend_expiry(ava.name, day(30), "Patient was abroad")
 		ava.reload()
 		self.assertEqual((ava.status, ava.breakage_amount, ava.total_deferred), ("Active", 0, 459))
 		self.assertEqual(frappe.db.get_value("Journal Entry", outcome_journal(ava), "docstatus"), 2)

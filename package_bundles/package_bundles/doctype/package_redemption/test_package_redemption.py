@@ -10,7 +10,13 @@ from package_bundles.exceptions import (
 	BalanceReadOnlyError,
 	BalanceUnavailableError,
 )
-from package_bundles.test_fixtures import (
+from package_bundles.tests.case import (
+	IGNORED_TEST_RECORDS,
+	PackageTestCase,
+	balances_of,
+	deferred_liability,
+)
+from package_bundles.tests.fixtures import (
 	COMPANY,
 	CUSTOMER,
 	DEFERRED,
@@ -30,12 +36,6 @@ from package_bundles.test_fixtures import (
 	make_package,
 	pay,
 	reset_settings,
-)
-from package_bundles.testing import (
-	IGNORED_TEST_RECORDS,
-	PackageTestCase,
-	balances_of,
-	deferred_liability,
 )
 
 test_ignore = IGNORED_TEST_RECORDS
@@ -426,7 +426,7 @@ class QueryCounter:
 		self._active = None
 
 	def __enter__(self):
-		from package_bundles import invoice as invoice_hooks
+		from package_bundles.flows import invoice as invoice_hooks
 
 		self._module = invoice_hooks
 		self._originals = {name: getattr(invoice_hooks, name) for name in self.HOOKS}
@@ -478,7 +478,7 @@ class TestRedemptionQueryBudget(PackageTestCase):
 		self.assertIn("customer", balance_access.key or "")
 
 	def test_items_no_balance_holds_cost_nothing(self):
-		from package_bundles.test_fixtures import make_item
+		from package_bundles.tests.fixtures import make_item
 
 		unpackaged = f"PKT Unpackaged {frappe.generate_hash(length=6)}"
 		make_item(unpackaged, "PKT Labs", 40, account("Lab Income"), None, is_stock_item=0)
@@ -508,7 +508,7 @@ class TestConcurrentRedemption(PackageTestCase):
 	def test_five_units_go_to_five_of_eight_invoices(self):
 		import threading
 
-		from package_bundles.test_fixtures import get_or_make
+		from package_bundles.tests.fixtures import get_or_make
 
 		suffix = frappe.generate_hash(length=6)
 		customer = get_or_make(
@@ -596,7 +596,7 @@ def cleanup_customer(customer: str):
 
 class TestPointOfSale(PackageTestCase):
 	def test_pos_sale_is_paid_and_pos_redemption_takes_no_cash(self):
-		from package_bundles.test_fixtures import CASH, POS_PROFILE
+		from package_bundles.tests.fixtures import CASH, POS_PROFILE
 
 		package = make_package(name="One Visit", items=[(VISIT, 1)], price=150)
 		sale = make_invoice(
@@ -649,7 +649,7 @@ class TestFrontDeskPermissions(PackageTestCase):
 
 class TestFractionalUnits(PackageTestCase):
 	def test_botox_units_redeem_in_fractions_where_the_unit_allows(self):
-		from package_bundles.test_fixtures import get_or_make, make_item
+		from package_bundles.tests.fixtures import get_or_make, make_item
 
 		get_or_make("UOM", "PKT Unit", {"uom_name": "PKT Unit", "must_be_whole_number": 0})
 		item_code = f"PKT Botox {frappe.generate_hash(length=6)}"

@@ -15,7 +15,8 @@ import time
 import frappe
 
 from package_bundles.package_bundles.doctype.package_redemption.test_package_redemption import QueryCounter
-from package_bundles.test_fixtures import (
+from package_bundles.tests.case import IGNORED_TEST_RECORDS, PackageTestCase
+from package_bundles.tests.fixtures import (
 	CUSTOMER,
 	KIT,
 	LAB,
@@ -25,7 +26,6 @@ from package_bundles.test_fixtures import (
 	make_package,
 	pay,
 )
-from package_bundles.testing import IGNORED_TEST_RECORDS, PackageTestCase
 
 test_ignore = IGNORED_TEST_RECORDS
 

@@ -10,10 +10,10 @@ from email.header import decode_header, make_header
 import frappe
 from frappe.utils import add_days, format_date, getdate, nowdate
 
-from package_bundles import reminders
-from package_bundles.expiry import extend_expiry
-from package_bundles.test_fixtures import LAB, VISIT, get_or_make, make_invoice, make_package, pay
-from package_bundles.testing import IGNORED_TEST_RECORDS, PackageTestCase
+from package_bundles.api import extend_expiry
+from package_bundles.flows import remind
+from package_bundles.tests.case import IGNORED_TEST_RECORDS, PackageTestCase
+from package_bundles.tests.fixtures import LAB, VISIT, get_or_make, make_invoice, make_package, pay
 
 test_ignore = [*IGNORED_TEST_RECORDS, "Email Template", "Email Queue", "Package Balance"]
 
@@ -71,7 +71,7 @@ class TestExpiryReminders(PackageTestCase):
 	def setUp(self):
 		super().setUp()
 		make_outgoing_email_account()
-		reminders.make_expiry_reminder_template()
+		remind.make_expiry_reminder_template()
 		self.set_reminders(send_expiry_reminders=1, reminder_days=30)
 		self.package = make_package(
 			"Reminder Care", items=[(VISIT, 3), (LAB, 2)], price=400, valid_for_days=20
@@ -98,7 +98,7 @@ class TestExpiryReminders(PackageTestCase):
 		balance = self.sell(customer)
 		make_invoice([(VISIT, 1)], customer=customer)
 
-		outcome = reminders.send_expiry_reminders()
+		outcome = remind.send_expiry_reminders()
 		self.assertIn(balance, outcome["sent"])
 		queued = queued_for(balance)
 		self.assertEqual(len(queued), 1)
@@ -118,13 +118,13 @@ class TestExpiryReminders(PackageTestCase):
 		)
 
 		# the next run, the same day or later, sends nothing again
-		self.assertNotIn(balance, reminders.send_expiry_reminders()["sent"])
-		self.assertNotIn(balance, reminders.send_expiry_reminders(add_days(nowdate(), 1))["sent"])
+		self.assertNotIn(balance, remind.send_expiry_reminders()["sent"])
+		self.assertNotIn(balance, remind.send_expiry_reminders(add_days(nowdate(), 1))["sent"])
 		self.assertEqual(len(queued_for(balance)), 1)
 
 	def test_no_email_no_reminder(self):
 		balance = self.sell(make_patient())
-		outcome = reminders.send_expiry_reminders()
+		outcome = remind.send_expiry_reminders()
 		self.assertIn(balance, outcome["no_email"])
 		self.assertEqual(queued_for(balance), [])
 		self.assertFalse(frappe.db.exists("Package Reminder Log", {"package_balance": balance}))
@@ -133,7 +133,7 @@ class TestExpiryReminders(PackageTestCase):
 		customer = make_patient("ben@example.com")
 		frappe.db.set_value("Customer", customer, "email_id", None)  # only the contact has it
 		balance = self.sell(customer)
-		reminders.send_expiry_reminders()
+		remind.send_expiry_reminders()
 		self.assertEqual(
 			frappe.db.get_value("Package Reminder Log", {"package_balance": balance}, "email_to"),
 			"ben@example.com",
@@ -142,16 +142,16 @@ class TestExpiryReminders(PackageTestCase):
 	def test_nothing_when_off(self):
 		self.set_reminders(send_expiry_reminders=0)
 		balance = self.sell(make_patient("cat@example.com"))
-		self.assertEqual(reminders.send_expiry_reminders(), {"sent": [], "no_email": [], "failed": []})
+		self.assertEqual(remind.send_expiry_reminders(), {"sent": [], "no_email": [], "failed": []})
 		self.assertEqual(queued_for(balance), [])
 
 	def test_only_balances_within_the_days_set(self):
 		self.set_reminders(reminder_days=10)
 		balance = self.sell(make_patient("dan@example.com"))  # expires in 20 days
-		reminders.send_expiry_reminders()
+		remind.send_expiry_reminders()
 		self.assertEqual(queued_for(balance), [])
 		# ten days later it is within the window
-		self.assertIn(balance, reminders.send_expiry_reminders(add_days(nowdate(), 10))["sent"])
+		self.assertIn(balance, remind.send_expiry_reminders(add_days(nowdate(), 10))["sent"])
 		self.assertEqual(len(queued_for(balance)), 1)
 
 	def test_used_up_or_expired_balances_are_not_reminded(self):
@@ -159,40 +159,40 @@ class TestExpiryReminders(PackageTestCase):
 		used_up = self.sell(customer)
 		make_invoice([(VISIT, 3), (LAB, 2)], customer=customer)
 		self.assertEqual(frappe.db.get_value("Package Balance", used_up, "status"), "Exhausted")
-		reminders.send_expiry_reminders()
+		remind.send_expiry_reminders()
 		self.assertEqual(queued_for(used_up), [])
 
 	def test_an_extended_balance_is_reminded_before_its_new_date(self):
 		balance = self.sell(make_patient("fay@example.com"))
-		reminders.send_expiry_reminders()
+		remind.send_expiry_reminders()
 		extend_expiry(balance, add_days(nowdate(), 25), "Patient was ill")
-		reminders.send_expiry_reminders()
+		remind.send_expiry_reminders()
 		self.assertEqual(len(queued_for(balance)), 2)
 		self.assertEqual(frappe.db.count("Package Reminder Log", {"package_balance": balance}), 2)
 
 	def test_a_reminder_claimed_by_another_run_is_not_sent(self):
 		balance = self.sell(make_patient("gus@example.com"))
-		candidates = reminders.balances_to_remind(getdate(nowdate()), 30)
+		candidates = remind.balances_to_remind(getdate(nowdate()), 30)
 		row = next(candidate for candidate in candidates if candidate.name == balance)
 		row.email = row.customer_email
-		template = frappe.get_doc("Email Template", reminders.DEFAULT_TEMPLATE)
-		items = reminders.remaining_items([balance])[balance]
-		self.assertTrue(reminders.remind(row, items, template, 30, getdate(nowdate())))
+		template = frappe.get_doc("Email Template", remind.DEFAULT_TEMPLATE)
+		items = remind.remaining_items([balance])[balance]
+		self.assertTrue(remind.remind(row, items, template, 30, getdate(nowdate())))
 		# a second run that read the same candidates before the first committed
-		self.assertFalse(reminders.remind(row, items, template, 30, getdate(nowdate())))
+		self.assertFalse(remind.remind(row, items, template, 30, getdate(nowdate())))
 		self.assertEqual(len(queued_for(balance)), 1)
 
 	def test_the_template_is_shipped_once_and_never_overwritten(self):
-		template = frappe.get_doc("Email Template", reminders.DEFAULT_TEMPLATE)
+		template = frappe.get_doc("Email Template", remind.DEFAULT_TEMPLATE)
 		template.subject = "Use your {{ prepaid_package }} visits"
 		template.save(ignore_permissions=True)
-		reminders.make_expiry_reminder_template()  # what every migrate runs
+		remind.make_expiry_reminder_template()  # what every migrate runs
 		self.assertEqual(
-			frappe.db.get_value("Email Template", reminders.DEFAULT_TEMPLATE, "subject"),
+			frappe.db.get_value("Email Template", remind.DEFAULT_TEMPLATE, "subject"),
 			"Use your {{ prepaid_package }} visits",
 		)
 		balance = self.sell(make_patient("hal@example.com"))
-		reminders.send_expiry_reminders()
+		remind.send_expiry_reminders()
 		subject, _html = read_email(queued_for(balance)[0])
 		self.assertEqual(subject, "Use your Reminder Care visits")
 

@@ -4,13 +4,13 @@
 import frappe
 
 from package_bundles.exceptions import DeferredAccountMissingError, PackageError
-from package_bundles.install import get_custom_fields
 from package_bundles.package_bundles.doctype.package_settings.package_settings import (
 	get_breakage_income_account,
 	get_deferred_revenue_account,
 )
-from package_bundles.test_fixtures import COMPANY, DEFERRED, OTHER_ABBR, account
-from package_bundles.testing import IGNORED_TEST_RECORDS, PackageTestCase
+from package_bundles.setup.install import get_custom_fields
+from package_bundles.tests.case import IGNORED_TEST_RECORDS, PackageTestCase
+from package_bundles.tests.fixtures import COMPANY, DEFERRED, OTHER_ABBR, account
 
 test_ignore = IGNORED_TEST_RECORDS
 
@@ -51,8 +51,8 @@ class TestInstall(PackageTestCase):
 
 	def test_hooks_are_wired_through_doc_events(self):
 		hooks = frappe.get_hooks("doc_events")
-		self.assertIn("package_bundles.invoice.validate", hooks["Sales Invoice"]["validate"])
-		self.assertIn("package_bundles.invoice.on_submit", hooks["Sales Invoice"]["on_submit"])
+		self.assertIn("package_bundles.flows.invoice.validate", hooks["Sales Invoice"]["validate"])
+		self.assertIn("package_bundles.flows.invoice.on_submit", hooks["Sales Invoice"]["on_submit"])
 
 
 class TestPackageSettings(PackageTestCase):

@@ -9,13 +9,13 @@ from frappe.model.document import Document
 from frappe.utils import flt, getdate, nowdate
 
 from package_bundles import engine
-from package_bundles.catalog import clear_catalog_cache, get_package_item_map
 from package_bundles.exceptions import PackageError, PackageItemError, PackageValidityError
-from package_bundles.install import PACKAGES_ITEM_GROUP, make_packages_item_group
+from package_bundles.flows.catalog import clear_catalog_cache, get_package_item_map
+from package_bundles.flows.taxes import get_item_tax_rates, is_package_template
 from package_bundles.package_bundles.doctype.package_settings.package_settings import (
 	get_deferred_revenue_account,
 )
-from package_bundles.taxes import get_item_tax_rates, is_package_template
+from package_bundles.setup.install import PACKAGES_ITEM_GROUP, make_packages_item_group
 
 
 class PrepaidPackage(Document):

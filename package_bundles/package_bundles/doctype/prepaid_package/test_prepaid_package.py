@@ -5,7 +5,8 @@ import frappe
 from frappe.utils import add_days, nowdate
 
 from package_bundles.exceptions import PackageItemError, PackageValidityError
-from package_bundles.test_fixtures import (
+from package_bundles.tests.case import IGNORED_TEST_RECORDS, PackageTestCase
+from package_bundles.tests.fixtures import (
 	COMPANY,
 	DEFERRED,
 	KIT,
@@ -15,7 +16,6 @@ from package_bundles.test_fixtures import (
 	make_package,
 	set_price,
 )
-from package_bundles.testing import IGNORED_TEST_RECORDS, PackageTestCase
 
 test_ignore = IGNORED_TEST_RECORDS
 

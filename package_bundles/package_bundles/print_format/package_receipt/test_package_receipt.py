@@ -19,9 +19,9 @@ import frappe
 from bs4 import BeautifulSoup
 from frappe.utils import add_days, format_date, nowdate
 
-from package_bundles.receipt import package_receipt
-from package_bundles.test_fixtures import KIT, LAB, VISIT, make_invoice, make_package, pay
-from package_bundles.testing import IGNORED_TEST_RECORDS, PackageTestCase
+from package_bundles.package_bundles.print_format.package_receipt.package_receipt import package_receipt
+from package_bundles.tests.case import IGNORED_TEST_RECORDS, PackageTestCase
+from package_bundles.tests.fixtures import KIT, LAB, VISIT, make_invoice, make_package, pay
 
 test_ignore = IGNORED_TEST_RECORDS
 

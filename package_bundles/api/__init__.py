@@ -1,0 +1,11 @@
+"""Every whitelisted method of the app, grouped by subject; each checks permission first.
+
+The dotted paths REST integrators call (SPEC §7) answer here: ``package_bundles.api.<method>``.
+``package_bundles.expiry.extend_expiry``, the path from before issue 19, is redirected in hooks.
+"""
+
+from package_bundles.api.balances import extend_expiry, get_customer_balances
+from package_bundles.api.invoices import preview_redemption, preview_row
+from package_bundles.api.packages import preview_package
+
+__all__ = ["extend_expiry", "get_customer_balances", "preview_package", "preview_redemption", "preview_row"]

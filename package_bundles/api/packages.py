@@ -1,0 +1,38 @@
+"""Whitelisted preview of a Prepaid Package form: default price, allocation and tax (SPEC §5)."""
+
+import json
+
+import frappe
+from frappe import _
+
+
+@frappe.whitelist()
+def preview_package(doc: str | dict) -> dict:
+	"""Default price, allocation and tax of a Prepaid Package form, without saving it."""
+	package = frappe.get_doc(json.loads(doc) if isinstance(doc, str) else doc)
+	if package.doctype != "Prepaid Package":
+		frappe.throw(_("Preview needs a Prepaid Package"), frappe.ValidationError)
+	package.check_permission("write" if not package.is_new() else "create")
+	package.set_selling_price_list()
+	package.validate_items()
+	package.set_standard_rates()
+	package.set_allocation()
+	package.set_tax_details()
+	return {
+		"default_price": package.default_price,
+		"package_price": package.package_price,
+		"taxable_amount": package.taxable_amount,
+		"items": [
+			{
+				"idx": row.idx,
+				"item_code": row.item_code,
+				"rate": row.rate,
+				"amount": row.amount,
+				"allocated_amount": row.allocated_amount,
+				"allocated_rate": row.allocated_rate,
+				"taxable": row.taxable,
+				"item_tax_template": row.item_tax_template,
+			}
+			for row in package.items
+		],
+	}

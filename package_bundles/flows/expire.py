@@ -1,0 +1,244 @@
+"""Expiry, breakage and extension of balances (SPEC §3 Expiry and breakage).
+
+A daily job marks balances past their expiry date Expired. With breakage on,
+the deferred value still in an expired Upon Consumption balance is recognized
+by a Journal Entry (Dr deferred revenue, Cr the breakage income account, or
+each item's own income account), so the liability does not sit forever. A
+Package Manager may extend a balance; that undoes breakage already posted (cancelled, or
+reversed on the first open date if it lies in a locked period: ledger_posting.undo_entries).
+"""
+
+import frappe
+from frappe import _
+from frappe.query_builder import DocType
+from frappe.query_builder.functions import Max
+from frappe.utils import add_days, getdate, now_datetime, nowdate, strip_html
+
+from package_bundles import engine
+from package_bundles.engine.state import BREAKAGE, CANCEL_EXTENSION, EXPIRY
+from package_bundles.exceptions import PackageValidityError
+from package_bundles.ledger import package_ledger
+from package_bundles.ledger.journal_entries import first_open_date
+from package_bundles.ledger.posting import LedgerPosting, cancel_entries
+from package_bundles.package_bundles.doctype.package_settings.package_settings import get_settings
+
+EXPIRING_STATUSES = ("Active", "Awaiting Payment")
+UPON_CONSUMPTION = "Upon Consumption"
+
+
+MAX_ERROR_LENGTH = 1000
+
+# balances per background job: each batch is committed on its own (small enough to hold few
+# row locks for long, and to keep what a transaction queues for after its commit short)
+BATCH_SIZE = 100
+
+
+def enqueue_expiry(today=None) -> int:
+	"""Scheduler (daily): the balances to expire, in batches on the long queue.
+
+	A batch is committed when it ends; if a worker dies mid-batch its uncommitted part is
+	rolled back and picked up by the next run, and a balance already expired is left alone,
+	so nothing is posted twice. Returns the number of batches queued.
+	"""
+	today = getdate(today or nowdate())
+	batches = expiry_batches(balances_to_expire(today))
+	for batch in batches:
+		frappe.enqueue(
+			"package_bundles.flows.expire.expire_batch",
+			queue="long",
+			timeout=3600,
+			balances=batch,
+			today=str(today),
+			# the same batch is not queued twice while it waits (a re-run the same day)
+			job_id=f"package_expiry::{frappe.local.site}::{today}::{batch[0]}",
+			deduplicate=True,
+		)
+	return len(batches)
+
+
+def expiry_batches(names: list[str], size: int | None = None) -> list[list[str]]:
+	size = size or BATCH_SIZE
+	return [names[start : start + size] for start in range(0, len(names), size)]
+
+
+def expire_balances(today=None, batch_size: int | None = None) -> dict:
+	"""Expire every balance due, batch after batch in this process (what the queued jobs do, at once)."""
+	today = getdate(today or nowdate())
+	outcome = {"expired": [], "failed": []}
+	for batch in expiry_batches(balances_to_expire(today), batch_size):
+		batch_outcome = expire_batch(batch, today)
+		outcome["expired"] += batch_outcome["expired"]
+		outcome["failed"] += batch_outcome["failed"]
+	return outcome
+
+
+def expire_batch(balances: list[str], today) -> dict:
+	"""Each balance in its own savepoint: one failure is logged and skipped, the rest go on."""
+	today = getdate(today)
+	outcome = {"expired": [], "failed": []}
+	for name in balances:
+		savepoint = f"expire_{frappe.generate_hash(length=8)}"
+		frappe.db.savepoint(savepoint)
+		try:
+			if expire_balance(name, today):
+				outcome["expired"].append(name)
+			clear_expiry_error(name)
+		except Exception as error:
+			frappe.db.rollback(save_point=savepoint)
+			outcome["failed"].append(name)
+			error_log = frappe.log_error(
+				title=_("Could not expire package balance {0}").format(name),
+				reference_doctype="Package Balance",
+				reference_name=name,
+			)
+			record_expiry_error(name, error, error_log)
+		frappe.db.release_savepoint(savepoint)
+	if not frappe.flags.in_test:
+		frappe.db.commit()  # nosemgrep: the batch is the unit of work of a background job
+	return outcome
+
+
+def record_expiry_error(name: str, error: Exception, error_log) -> None:
+	"""The balance says why the job could not expire it (nothing was posted); the next run tries again."""
+	message = _("{0}: {1} (Error Log {2})").format(
+		frappe.format(nowdate(), "Date"),
+		strip_html(str(error)).strip() or type(error).__name__,
+		error_log.name if error_log else "",
+	)
+	Balance = DocType("Package Balance")
+	frappe.qb.update(Balance).set(Balance.expiry_error, message[:MAX_ERROR_LENGTH]).where(
+		Balance.name == name
+	).run()
+
+
+def clear_expiry_error(name: str) -> None:
+	Balance = DocType("Package Balance")
+	frappe.qb.update(Balance).set(Balance.expiry_error, None).where(Balance.name == name).where(
+		Balance.expiry_error.isnotnull()
+	).run()
+
+
+def balances_to_expire(today) -> list[str]:
+	"""Live balances past their expiry date, and expired ones that value came back to (breakage on)."""
+	Balance = DocType("Package Balance")
+	condition = Balance.status.isin(EXPIRING_STATUSES)
+	if get_settings().recognize_breakage:
+		condition = condition | ((Balance.status == "Expired") & (Balance.total_deferred > 0))
+	return (
+		frappe.qb.from_(Balance)
+		.select(Balance.name)
+		.where(condition)
+		.where(Balance.expiry_date < today)
+		.orderby(Balance.expiry_date)
+		.orderby(Balance.name)
+		.run(pluck=True)
+	)
+
+
+def expire_balance(name: str, today) -> bool:
+	"""Mark the balance expired and book the breakage of what it still defers; twice posts nothing twice.
+
+	The expiry date is read from the balance's locked row, so an extension committed while the
+	job ran wins.
+	"""
+	posting = LedgerPosting("Package Balance", name, None, None, balances=[name])
+	locked = next(iter(posting.lines.values()), None)
+	if not locked or not locked.expiry_date or getdate(locked.expiry_date) >= getdate(today):
+		return False
+	posting.company = locked.company
+	status = posting.status(name)
+	if status not in (*EXPIRING_STATUSES, "Expired"):
+		return False  # used up, refunded or cancelled meanwhile
+	for line in posting.lines.values():
+		if not posting.states[line.name].is_expired:
+			posting.apply(line.name, engine.Expire())
+		if get_settings().recognize_breakage and not line.upon_purchase:
+			posting.apply(line.name, engine.Break())
+	if not posting.entries:
+		return False
+	posting.redate(breakage_date(name, locked.company, locked.expiry_date))
+	book_expiry(posting, name)
+	return True
+
+
+def breakage_date(name: str, company: str, expiry_date):
+	"""The day after expiry; the day of the balance's latest movement if that is later (value that
+	came back after expiry, by a return); and never inside a frozen or closed period."""
+	Entry = DocType("Package Ledger Entry")
+	latest = (
+		frappe.qb.from_(Entry)
+		.select(Max(Entry.posting_date))
+		.where(Entry.package_balance == name)
+		.where(Entry.is_cancelled == 0)
+		.run()
+	)[0][0]
+	natural = getdate(add_days(expiry_date, 1))
+	return first_open_date(company, max(natural, getdate(latest)) if latest else natural)
+
+
+def book_expiry(posting: LedgerPosting, name: str) -> None:
+	posting.post_journal(_("Breakage of expired package balance {0}").format(name), package_balance=name)
+	posting.write()
+
+
+def extend_balance(doc, new_expiry, reason: str) -> dict:
+	"""Move a balance's expiry later (doc locked by the caller); breakage already posted is reversed.
+
+	The whitelisted entry point, with its permission checks, is api.balances.extend_expiry.
+	"""
+	validate_extension(doc, new_expiry, reason)
+
+	# the balance's expiry and breakage leave the ledger, their Journal Entries cancelled (reversed
+	# where they lie in a locked period)
+	undone = package_ledger.live_entries(package_balance=doc.name, event=[EXPIRY, BREAKAGE])
+	breakage_entries = sorted({row.journal_entry for row in undone if row.journal_entry})
+	cancel_entries(undone, nowdate(), doc.company, kind=CANCEL_EXTENSION)
+
+	extension = doc.append(
+		"extensions",
+		{
+			"previous_expiry_date": doc.expiry_date,
+			"new_expiry_date": new_expiry,
+			"reason": reason,
+			"extended_by": frappe.session.user,
+			"extended_on": now_datetime(),
+			"reversed_breakage_journal_entry": breakage_entries[-1] if breakage_entries else None,
+		},
+	)
+	extension.db_insert()
+	Balance = DocType("Package Balance")
+	frappe.qb.update(Balance).set(Balance.expiry_date, new_expiry).set(Balance.expiry_error, None).set(
+		Balance.modified, now_datetime()
+	).where(Balance.name == doc.name).run()
+	status = frappe.db.get_value("Package Balance", doc.name, "status")
+	return {"name": doc.name, "status": status, "expiry_date": str(new_expiry)}
+
+
+def validate_extension(doc, new_expiry, reason: str):
+	if doc.status not in ("Active", "Awaiting Payment", "Expired"):
+		frappe.throw(
+			_("Package balance {0} is {1}; only active or expired balances can be extended").format(
+				frappe.bold(doc.name), _(doc.status)
+			),
+			PackageValidityError,
+		)
+	if not (reason or "").strip():
+		frappe.throw(
+			_("Give a reason for extending package balance {0}").format(frappe.bold(doc.name)),
+			PackageValidityError,
+		)
+	if doc.expiry_date and new_expiry <= getdate(doc.expiry_date):
+		frappe.throw(
+			_("The new expiry date {0} must be later than the current one, {1}").format(
+				frappe.bold(frappe.format(new_expiry, "Date")),
+				frappe.bold(frappe.format(doc.expiry_date, "Date")),
+			),
+			PackageValidityError,
+		)
+	if new_expiry < getdate(nowdate()):
+		frappe.throw(
+			_("The new expiry date {0} is in the past").format(
+				frappe.bold(frappe.format(new_expiry, "Date"))
+			),
+			PackageValidityError,
+		)

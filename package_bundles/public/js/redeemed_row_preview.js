@@ -1,0 +1,64 @@
+// Copyright (c) 2026, package_bundles developers and contributors
+// For license information, please see license.txt
+
+// A row the patient's package covers shows at rate 0 as soon as it is added: on the Sales
+// Invoice form and on the POS page (its POS Invoice form). ERPNext asks its own
+// get_item_details for the new row's details first, as ERPNext or any app overriding that
+// method answers; the app overrides nothing. When ERPNext then prices the row (its
+// price_list_rate event), the app is asked about the row first and, when a balance covers it
+// whole, the row becomes what saving will make of it: free, at rate 0, naming its balance. The
+// save plans again on the server; this is only what the user sees meanwhile.
+
+// This file shares one scope with ERPNext's own form scripts: everything lives in a namespace.
+frappe.provide("package_bundles.row_preview");
+
+package_bundles.row_preview.pending = package_bundles.row_preview.pending || new Set();
+
+package_bundles.row_preview.apply = function (frm, cdt, cdn) {
+	const row = locals[cdt] && locals[cdt][cdn];
+	const doc = frm.doc;
+	if (!row || !row.item_code || row.package_balance) return;
+	if (doc.docstatus !== 0 || doc.is_return || doc.is_debit_note || !doc.customer) return;
+	const item_code = row.item_code;
+	// resolves whatever the server says: a failed preview never stops ERPNext pricing the row
+	return new Promise((resolve) => {
+		frappe.call({
+			method: "package_bundles.api.preview_row",
+			args: { doc: doc, child_docname: cdn },
+			callback: (r) => {
+				const covered = r && r.message;
+				const current = locals[cdt] && locals[cdt][cdn];
+				if (
+					covered &&
+					covered.package_balance &&
+					current &&
+					current.item_code === item_code
+				) {
+					// put on the row the way ERPNext puts its own answer there, before it prices the row
+					Object.assign(current, covered);
+					const grid = frm.fields_dict[current.parentfield];
+					grid && grid.refresh();
+				}
+			},
+			always: () => resolve(),
+		});
+	});
+};
+
+// doctype_js runs each time a form of these doctypes is set up: register the handlers once
+if (!package_bundles.row_preview.registered) {
+	package_bundles.row_preview.registered = true;
+	["Sales Invoice Item", "POS Invoice Item"].forEach((child_doctype) => {
+		frappe.ui.form.on(child_doctype, {
+			item_code(frm, cdt, cdn) {
+				// runs before ERPNext's own item_code handler asks for the row's details
+				package_bundles.row_preview.pending.add(cdn);
+			},
+			price_list_rate(frm, cdt, cdn) {
+				// ERPNext's answer is on the row; its own price_list_rate handler runs after this one
+				if (!package_bundles.row_preview.pending.delete(cdn)) return;
+				return package_bundles.row_preview.apply(frm, cdt, cdn);
+			},
+		});
+	});
+}

@@ -1,0 +1,190 @@
+"""Install and uninstall: custom fields on ERPNext doctypes, the role, the item group."""
+
+import frappe
+from frappe import _
+from frappe.custom.doctype.custom_field.custom_field import create_custom_fields
+
+from package_bundles.flows.remind import make_expiry_reminder_template
+from package_bundles.ledger.journal_entries import add_dimension_fields
+
+PACKAGE_MANAGER = "Package Manager"
+PACKAGES_ITEM_GROUP = "Packages"
+
+
+def after_install():
+	create_custom_fields(get_custom_fields(), ignore_validate=True)
+	add_dimension_fields()
+	make_package_manager_role()
+	make_packages_item_group()
+	make_expiry_reminder_template()
+
+
+def after_migrate():
+	create_custom_fields(get_custom_fields(), ignore_validate=True)
+	add_dimension_fields()
+	delete_custom_fields(OBSOLETE_CUSTOM_FIELDS)
+	make_package_manager_role()
+	make_expiry_reminder_template()
+
+
+def before_uninstall():
+	delete_custom_fields(get_custom_fields())
+	if frappe.db.exists("Role", PACKAGE_MANAGER):
+		frappe.delete_doc("Role", PACKAGE_MANAGER, force=True, ignore_permissions=True)
+
+
+# fields earlier versions added and this one no longer uses
+OBSOLETE_CUSTOM_FIELDS = {"Journal Entry": [{"fieldname": "package_sales_invoice"}]}
+
+
+def get_custom_fields():
+	return {
+		# POS Invoices sell and redeem like Sales Invoices, and consolidate into them with these rows
+		"Sales Invoice Item": invoice_item_custom_fields(),
+		"POS Invoice Item": invoice_item_custom_fields(),
+		"Journal Entry": journal_entry_custom_fields(),
+	}
+
+
+def invoice_item_custom_fields():
+	return [
+		{
+			"fieldname": "package_section",
+			"fieldtype": "Section Break",
+			"label": _("Prepaid Package"),
+			"insert_after": "page_break",
+			"collapsible": 1,
+		},
+		{
+			"fieldname": "package_balance",
+			"fieldtype": "Link",
+			"label": _("Package Balance"),
+			"options": "Package Balance",
+			"insert_after": "package_section",
+			"read_only": 1,
+			"in_list_view": 0,
+			"description": _("The prepaid package balance this row was redeemed from."),
+		},
+		{
+			"fieldname": "package_list_rate",
+			"fieldtype": "Currency",
+			"label": _("List Price Covered by the Package"),
+			"options": "currency",
+			"insert_after": "package_balance",
+			"read_only": 1,
+			"depends_on": "package_balance",
+			"description": _("What this row would have cost at the price list; the package covers it."),
+		},
+		{
+			"fieldname": "prepaid_package",
+			"fieldtype": "Link",
+			"label": _("Prepaid Package Sold"),
+			"options": "Prepaid Package",
+			"insert_after": "package_list_rate",
+			"read_only": 1,
+		},
+		{
+			"fieldname": "package_column_break",
+			"fieldtype": "Column Break",
+			"insert_after": "prepaid_package",
+		},
+		{
+			"fieldname": "skip_package_redemption",
+			"fieldtype": "Check",
+			"label": _("Charge Normally (Do Not Redeem From a Package)"),
+			"insert_after": "package_column_break",
+			"default": "0",
+		},
+		{
+			"fieldname": "package_row_group",
+			"fieldtype": "Data",
+			"label": _("Package Row Group"),
+			"insert_after": "skip_package_redemption",
+			"hidden": 1,
+			"read_only": 1,
+			"no_copy": 1,
+			"description": _("Rows split from one row across balances share this key."),
+		},
+		{
+			"fieldname": "refunded_package_balances",
+			"fieldtype": "Small Text",
+			"label": _("Package Balances Refunded"),
+			"insert_after": "package_row_group",
+			"read_only": 1,
+			"no_copy": 1,
+			"depends_on": "refunded_package_balances",
+			"description": _("The package balances this credit-note row refunded."),
+		},
+	]
+
+
+def journal_entry_custom_fields():
+	return [
+		{
+			"fieldname": "package_voucher_type",
+			"fieldtype": "Link",
+			"label": _("Package Voucher Type"),
+			"options": "DocType",
+			"insert_after": "voucher_type",
+			"read_only": 1,
+			"hidden": 1,
+			"no_copy": 1,
+		},
+		{
+			"fieldname": "package_voucher_no",
+			"fieldtype": "Dynamic Link",
+			"label": _("Package Invoice"),
+			"options": "package_voucher_type",
+			"insert_after": "package_voucher_type",
+			"read_only": 1,
+			"no_copy": 1,
+			"depends_on": "package_voucher_no",
+			"description": _("Posted by Package Bundles for this invoice."),
+		},
+		{
+			"fieldname": "package_balance",
+			"fieldtype": "Link",
+			"label": _("Package Balance"),
+			"options": "Package Balance",
+			"insert_after": "package_voucher_no",
+			"read_only": 1,
+			"no_copy": 1,
+			"depends_on": "package_balance",
+		},
+	]
+
+
+def delete_custom_fields(custom_fields: dict):
+	"""Remove the fields and their columns, so uninstall leaves nothing behind."""
+	for doctype, fields in custom_fields.items():
+		fieldnames = [field["fieldname"] for field in fields]
+		frappe.db.delete("Custom Field", {"fieldname": ("in", fieldnames), "dt": doctype})
+		frappe.db.delete("Property Setter", {"field_name": ("in", fieldnames), "doc_type": doctype})
+		existing = set(frappe.db.get_table_columns(doctype))
+		for fieldname in fieldnames:
+			if fieldname in existing:
+				frappe.db.sql_ddl(f"alter table `tab{doctype}` drop column `{fieldname}`")
+		frappe.clear_cache(doctype=doctype)
+
+
+def make_package_manager_role():
+	if not frappe.db.exists("Role", PACKAGE_MANAGER):
+		frappe.get_doc(
+			{"doctype": "Role", "role_name": PACKAGE_MANAGER, "desk_access": 1, "is_custom": 0}
+		).insert(ignore_permissions=True)
+
+
+def make_packages_item_group():
+	if frappe.db.exists("Item Group", PACKAGES_ITEM_GROUP):
+		return
+	parent = frappe.db.get_value("Item Group", {"is_group": 1, "parent_item_group": ("is", "not set")})
+	if not parent:
+		return  # the setup wizard has not made the item tree yet; the first package makes the group
+	frappe.get_doc(
+		{
+			"doctype": "Item Group",
+			"item_group_name": PACKAGES_ITEM_GROUP,
+			"parent_item_group": parent,
+			"is_group": 0,
+		}
+	).insert(ignore_permissions=True)
