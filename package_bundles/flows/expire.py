@@ -5,7 +5,7 @@ the deferred value still in an expired Upon Consumption balance is recognized
 by a Journal Entry (Dr deferred revenue, Cr the breakage income account, or
 each item's own income account), so the liability does not sit forever. A
 Package Manager may extend a balance; that undoes breakage already posted (cancelled, or
-reversed on the first open date if it lies in a locked period: ledger_posting.undo_entries).
+reversed on the first open date if it lies in a locked period: ledger.posting.undo_entries).
 """
 
 import frappe

@@ -5,7 +5,7 @@ ERPNext recomputes an invoice's outstanding amount from its Payment Ledger in on
 Entry or Journal Entry submitted or cancelled, Payment Reconciliation, Unreconcile Payment, a
 credit note against it, a write-off. It then sets the invoice's status with ``db_set``, which
 runs the invoice's ``on_change``: the one hook here. The purchase invoice's own submit and cancel
-write its balances themselves (sale.py).
+write its balances themselves (sell.py).
 """
 
 import frappe
@@ -26,7 +26,7 @@ def refresh_sold_balances(doc, method=None):
 	if doc.docstatus != 1 or doc.get("is_return") or doc.get("is_consolidated"):
 		return
 	if getattr(doc, "_action", None) == "submit":
-		return  # its own submit: sale.create_balances has just written them from this outstanding
+		return  # its own submit: sell.create_balances has just written them from this outstanding
 	package_items = get_package_item_map()
 	if not package_items or not any(row.item_code in package_items for row in doc.items):
 		return

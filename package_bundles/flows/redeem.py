@@ -6,7 +6,7 @@ package_list_rate), the balance linked, rows split where one balance does not co
 submit: lock the balance lines, re-check, record the redemption in the ledger (the
 engine decides the value), log it, one Journal Entry.
 credit note: give back the units and value of the rows it returns.
-cancel: undo exactly what the voucher moved (ledger_posting.cancel_entries).
+cancel: undo exactly what the voucher moved (ledger.posting.cancel_entries).
 """
 
 from decimal import Decimal

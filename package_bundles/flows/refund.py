@@ -1,6 +1,6 @@
 """Refunds: a credit note against the purchase invoice returns package instances (SPEC §3 Refund).
 
-Opening balances (opening.py) have no purchase invoice: a credit note with no invoice to
+Opening balances (import_opening.py) have no purchase invoice: a credit note with no invoice to
 return against, for the customer, with the package's item, refunds them the same way.
 
 The credit note's rows claim instances across the whole note: each row takes, from the
@@ -136,7 +136,7 @@ def claim_instances(doc, purchase_rows, posting: LedgerPosting) -> list[RefundCl
 	for row, _package in purchase_rows:
 		instances = returned_instances(row)
 		if not instances:
-			continue  # ERPNext's return checks and sale.validate_purchase_qty refuse the row by name
+			continue  # ERPNext's return checks and sell.validate_purchase_qty refuse the row by name
 		pool = [
 			balance
 			for balance in balances

@@ -183,7 +183,7 @@ def movements_of(entries: list[dict]) -> dict[str, tuple[engine.Movement, ...]]:
 def cancel(entries: list[dict], reversal_date=None, reversing_journal_entries: dict | None = None) -> None:
 	"""Take entries out of the ledger as ERPNext takes GL Entries out when their voucher is cancelled.
 
-	With ``reversal_date`` (entries in a locked period, see ledger_posting.undo_entries) they are
+	With ``reversal_date`` (entries in a locked period, see posting.undo_entries) they are
 	reversed on that date whatever Accounts Settings say, each reversal naming the Journal Entry
 	that reversed its own (``reversing_journal_entries``: original -> reversal).
 	"""

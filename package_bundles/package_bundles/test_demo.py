@@ -3,7 +3,7 @@
 
 """The demo clinic: built in one call, refused where it does not belong, and its books reconcile.
 
-(Here, not beside demo.py: bench run-tests --app skips test modules in the app's top package.)
+(Here, not beside setup/demo.py: bench run-tests --app skips test modules in the app's top package.)
 """
 
 import frappe

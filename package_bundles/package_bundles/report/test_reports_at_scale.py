@@ -18,13 +18,13 @@ from frappe.desk.query_report import get_prepared_report_result
 from frappe.desk.query_report import run as run_report
 from frappe.utils import flt
 
-from package_bundles.tests.benchmarks.report_benchmark import recording_queries
 from package_bundles.package_bundles.doctype.prepaid_package.test_prepaid_package import make_user
 from package_bundles.package_bundles.report.package_balances import package_balances
 from package_bundles.package_bundles.report.package_billed_revenue import package_billed_revenue
 from package_bundles.package_bundles.report.package_deferred_revenue import package_deferred_revenue
 from package_bundles.package_bundles.report.package_usage import package_usage
 from package_bundles.package_bundles.report.test_package_reports import day, make_customer
+from package_bundles.tests.benchmarks.report_benchmark import recording_queries
 from package_bundles.tests.case import IGNORED_TEST_RECORDS, PackageTestCase
 from package_bundles.tests.fixtures import (
 	COMPANY,

@@ -1,6 +1,16 @@
 # Copyright (c) 2026, package_bundles developers and contributors
 # For license information, please see license.txt
 
+"""Package Balance: what one customer holds of one package sold (SPEC §3). Read-only to users.
+
+Its behaviour lives outside this controller, by what the practice does:
+- sold by flows/sell.py (a Sales or POS Invoice's package row) or flows/import_opening.py;
+- redeemed by flows/redeem.py, refunded by flows/refund.py, expired and extended by
+  flows/expire.py (api.extend_expiry is the whitelisted door), paid through flows/pay.py;
+- its stored state (units, values, status) is written only by ledger/balance_state.py, folded
+  from its Package Ledger Entries by the engine (package_bundles/engine/state.py).
+"""
+
 import frappe
 from frappe import _
 from frappe.model.document import Document

@@ -1,6 +1,15 @@
 # Copyright (c) 2026, package_bundles developers and contributors
 # For license information, please see license.txt
 
+"""Package Ledger Entry: the immutable ledger every balance's state is folded from (SPEC §3 State).
+
+The ledger lives in package_bundles/ledger/: package_ledger.py writes and reads entries,
+posting.py posts a voucher (entries and its Journal Entry together) and undoes one on cancel,
+balance_state.py derives the stored state, journal_entries.py builds the Journal Entries and
+keeps them out of locked periods. Entries are never edited; a cancel marks them and, in a
+locked period, adds reversing entries.
+"""
+
 import frappe
 from frappe import _
 from frappe.model.document import Document

@@ -1,6 +1,12 @@
 # Copyright (c) 2026, package_bundles developers and contributors
 # For license information, please see license.txt
 
+"""Package Redemption: the log of one invoice row paid by a balance (as ERPNext's Loyalty Point Entry).
+
+Written by flows/redeem.py when an invoice that redeems is submitted, cancelled with it; its
+units returned (qty_returned) are written only by ledger/balance_state.py. Users read it only.
+"""
+
 import frappe
 from frappe import _
 from frappe.model.document import Document

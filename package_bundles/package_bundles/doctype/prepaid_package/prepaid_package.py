@@ -243,7 +243,7 @@ class PrepaidPackage(Document):
 			set_company_links(defaults, self.company)
 		defaults.income_account = deferred_account
 		# the invoice gives each package row a template for its own tax rows, listed here so that
-		# ERPNext keeps it (taxes.py); any other template would make ERPNext replace it
+		# ERPNext keeps it (flows/taxes.py); any other template would make ERPNext replace it
 		item.taxes = [row for row in item.taxes if is_package_template(row.item_tax_template, self.name)]
 		item.flags.ignore_permissions = True
 		item.save()
