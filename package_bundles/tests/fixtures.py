@@ -534,6 +534,48 @@ def close_year(year: int, company: str = COMPANY):
 ITEM_DETAILS_METHOD = "erpnext.stock.get_item_details.get_item_details"
 
 
+def invoice_dict(
+	customer: str, company: str = COMPANY, item_code: str = VISIT, debit_to: str | None = None, qty: float = 1
+) -> dict:
+	"""A draft invoice as the desk sends it to a whitelisted call, its one row just added."""
+	return {
+		"doctype": "Sales Invoice",
+		"company": company,
+		"customer": customer,
+		"currency": "USD",
+		"selling_price_list": PRICE_LIST,
+		"debit_to": debit_to or account("Debtors"),
+		"posting_date": nowdate(),
+		"items": [
+			{
+				"doctype": "Sales Invoice Item",
+				"name": "new-sales-invoice-item-1",
+				"item_code": item_code,
+				"qty": qty,
+			}
+		],
+	}
+
+
+def item_details_args(invoice: dict) -> dict:
+	"""The arguments the invoice form sends ERPNext's get_item_details for its row."""
+	row = invoice["items"][0]
+	return {
+		"item_code": row["item_code"],
+		"customer": invoice["customer"],
+		"company": invoice["company"],
+		"currency": "USD",
+		"conversion_rate": 1,
+		"price_list": PRICE_LIST,
+		"price_list_currency": "USD",
+		"plc_conversion_rate": 1,
+		"doctype": "Sales Invoice",
+		"child_docname": row["name"],
+		"qty": row["qty"],
+		"transaction_date": nowdate(),
+	}
+
+
 def call_as_request(cmd: str, **kwargs):
 	"""Call a whitelisted method the way a request does: through the hooks' overrides of its path."""
 	method = frappe.get_attr(frappe.override_whitelisted_method(cmd))

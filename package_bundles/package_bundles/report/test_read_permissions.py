@@ -22,7 +22,6 @@ from frappe.website.serve import get_response
 
 from package_bundles import api
 from package_bundles.api import dashboard
-from package_bundles.flows import expire
 from package_bundles.package_bundles.doctype.package_balance.test_delete_transactions import (
 	give_other_company_visit_defaults,
 )
@@ -43,9 +42,10 @@ from package_bundles.tests.fixtures import (
 	COMPANY,
 	OTHER_ABBR,
 	OTHER_COMPANY,
-	PRICE_LIST,
 	VISIT,
 	account,
+	invoice_dict,
+	item_details_args,
 	make_invoice,
 	make_package,
 	make_patient,
@@ -85,45 +85,6 @@ def ledger_deferred_of(customer: str, company: str = COMPANY) -> float:
 		.run()[0][0]
 		or 0
 	)
-
-
-def invoice_dict(customer: str, company: str, item_code: str = VISIT, debit_to: str | None = None) -> dict:
-	"""A draft invoice as the desk sends it to a whitelisted call."""
-	return {
-		"doctype": "Sales Invoice",
-		"company": company,
-		"customer": customer,
-		"currency": "USD",
-		"selling_price_list": PRICE_LIST,
-		"debit_to": debit_to or account("Debtors"),
-		"posting_date": nowdate(),
-		"items": [
-			{
-				"doctype": "Sales Invoice Item",
-				"name": "new-sales-invoice-item-1",
-				"item_code": item_code,
-				"qty": 1,
-			}
-		],
-	}
-
-
-def item_details_args(invoice: dict) -> dict:
-	"""The arguments the invoice form sends ERPNext's get_item_details for its row."""
-	return {
-		"item_code": invoice["items"][0]["item_code"],
-		"customer": invoice["customer"],
-		"company": invoice["company"],
-		"currency": "USD",
-		"conversion_rate": 1,
-		"price_list": PRICE_LIST,
-		"price_list_currency": "USD",
-		"plc_conversion_rate": 1,
-		"doctype": "Sales Invoice",
-		"child_docname": invoice["items"][0]["name"],
-		"qty": 1,
-		"transaction_date": nowdate(),
-	}
 
 
 class TestReadsOfALimitedUser(PackageTestCase):

@@ -13,17 +13,15 @@ import json
 from unittest.mock import patch
 
 import frappe
-from frappe.utils import nowdate
 
 from package_bundles import api
 from package_bundles.tests.case import IGNORED_TEST_RECORDS, PackageTestCase
 from package_bundles.tests.fixtures import (
-	COMPANY,
-	DEBTORS,
 	ITEM_DETAILS_METHOD,
 	LAB,
-	PRICE_LIST,
 	VISIT,
+	invoice_dict,
+	item_details_args,
 	make_invoice,
 	make_package,
 	make_patient,
@@ -46,45 +44,6 @@ def another_apps_item_details(args, doc=None, for_validate=False, overwrite_ware
 	details = get_item_details(args, doc, for_validate, overwrite_warehouse)
 	details["description"] = "Answered by another app"
 	return details
-
-
-def new_row_invoice(customer: str, item_code: str = VISIT, qty: int = 1) -> dict:
-	"""A draft invoice as the form holds it when a row was just added."""
-	return {
-		"doctype": "Sales Invoice",
-		"company": COMPANY,
-		"customer": customer,
-		"currency": "USD",
-		"selling_price_list": PRICE_LIST,
-		"debit_to": DEBTORS,
-		"posting_date": nowdate(),
-		"items": [
-			{
-				"doctype": "Sales Invoice Item",
-				"name": "new-sales-invoice-item-1",
-				"item_code": item_code,
-				"qty": qty,
-			}
-		],
-	}
-
-
-def item_details_args(invoice: dict) -> dict:
-	row = invoice["items"][0]
-	return {
-		"item_code": row["item_code"],
-		"customer": invoice["customer"],
-		"company": invoice["company"],
-		"currency": "USD",
-		"conversion_rate": 1,
-		"price_list": PRICE_LIST,
-		"price_list_currency": "USD",
-		"plc_conversion_rate": 1,
-		"doctype": "Sales Invoice",
-		"child_docname": row["name"],
-		"qty": row["qty"],
-		"transaction_date": nowdate(),
-	}
 
 
 def with_other_app_override(original_get_hooks):
@@ -116,37 +75,37 @@ class TestRowPreview(PackageTestCase):
 		self.assertEqual(frappe.override_whitelisted_method(ITEM_DETAILS_METHOD), ITEM_DETAILS_METHOD)
 
 	def test_a_covered_row_shows_at_rate_0_naming_its_balance(self):
-		row = self.shown(new_row_invoice(self.patient))
+		row = self.shown(invoice_dict(self.patient))
 		self.assertEqual(row["package_balance"], self.balance)
 		self.assertEqual((row["rate"], row["price_list_rate"], row["is_free_item"]), (0, 0, 1))
 		self.assertEqual(row["package_list_rate"], 150)
 		self.assertEqual(row["item_code"], VISIT)  # ERPNext's answer underneath
 
 	def test_a_row_covered_only_in_part_stays_as_erpnext_priced_it(self):
-		row = self.shown(new_row_invoice(self.patient, LAB, qty=3))  # the package holds 2 labs
+		row = self.shown(invoice_dict(self.patient, item_code=LAB, qty=3))  # the package holds 2 labs
 		self.assertNotIn("package_balance", row)
 		self.assertEqual(row["price_list_rate"], 60)
 		self.assertFalse(row.get("is_free_item"))
 
 	def test_a_patient_without_balances_gets_erpnext_answer_alone(self):
 		stranger = make_patient(f"PKT Preview Stranger {frappe.generate_hash(length=6)}")
-		invoice = new_row_invoice(stranger)
+		invoice = invoice_dict(stranger)
 		self.assertEqual(api.preview_row(invoice, invoice["items"][0]["name"]), {})
 		self.assertEqual(self.shown(invoice)["price_list_rate"], 150)
 
 	def test_another_apps_override_of_item_details_still_takes_effect(self):
 		with patch("frappe.get_hooks", with_other_app_override(frappe.get_hooks)):
 			self.assertEqual(frappe.override_whitelisted_method(ITEM_DETAILS_METHOD), OTHER_APP_METHOD)
-			row = self.shown(new_row_invoice(self.patient))
+			row = self.shown(invoice_dict(self.patient))
 		# the other app's answer, and the package's redemption on top of it
 		self.assertEqual(row["description"], "Answered by another app")
 		self.assertEqual((row["package_balance"], row["rate"]), (self.balance, 0))
 
 	def test_a_return_or_a_submitted_invoice_previews_nothing(self):
-		invoice = new_row_invoice(self.patient)
+		invoice = invoice_dict(self.patient)
 		invoice["is_return"] = 1
 		self.assertEqual(api.preview_row(invoice, invoice["items"][0]["name"]), {})
-		invoice = new_row_invoice(self.patient)
+		invoice = invoice_dict(self.patient)
 		invoice["docstatus"] = 1
 		self.assertEqual(api.preview_row(invoice, invoice["items"][0]["name"]), {})
 
