@@ -3,7 +3,7 @@
 import frappe
 from frappe import _
 
-from package_bundles.api import attach_items
+from package_bundles.api.balances import attach_items
 from package_bundles.permissions import permitted_values
 
 no_cache = 1

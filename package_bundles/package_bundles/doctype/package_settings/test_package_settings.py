@@ -50,9 +50,22 @@ class TestInstall(PackageTestCase):
 		self.assertEqual(composite, ["customer", "company", "status"])
 
 	def test_hooks_are_wired_through_doc_events(self):
+		from unittest.mock import patch
+
 		hooks = frappe.get_hooks("doc_events")
-		self.assertIn("package_bundles.flows.invoice.validate", hooks["Sales Invoice"]["validate"])
-		self.assertIn("package_bundles.flows.invoice.on_submit", hooks["Sales Invoice"]["on_submit"])
+		# issue 19: the hook names the Sales Invoice override, a dispatcher into flows.invoice
+		self.assertIn("package_bundles.overrides.sales_invoice.validate", hooks["Sales Invoice"]["validate"])
+		self.assertIn(
+			"package_bundles.overrides.sales_invoice.on_submit", hooks["Sales Invoice"]["on_submit"]
+		)
+		invoice = frappe._dict(doctype="Sales Invoice")
+		for event in ("validate", "on_submit"):
+			with (
+				patch(f"package_bundles.flows.invoice.{event}") as flow,
+				patch("package_bundles.flows.orders.update_delivery_notes_billed"),
+			):
+				frappe.get_attr(hooks["Sales Invoice"][event][-1])(invoice, event)
+			flow.assert_called_once_with(invoice, event)
 
 
 class TestPackageSettings(PackageTestCase):
