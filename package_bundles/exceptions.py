@@ -100,6 +100,10 @@ class DemoExistsError(PackageError):
 	"""The demo clinic was already built on this site."""
 
 
+class HealthNotInstalledError(PackageError):
+	"""A Frappe Health call (a Patient's balances, say) on a site where healthcare is not installed."""
+
+
 def refuse(error, balance: str, item_code: str | None = None, context: str | None = None):
 	"""Turn an engine refusal into a translated frappe.throw of the app's matching class."""
 	from package_bundles import engine

@@ -15,6 +15,10 @@ export_python_type_annotations = True
 after_install = "package_bundles.setup.install.after_install"
 after_migrate = "package_bundles.setup.install.after_migrate"
 before_uninstall = "package_bundles.setup.install.before_uninstall"
+# Frappe Health (issue 17) is optional: its doctypes get the app's custom fields when it is installed
+# (before or after this app) and lose them when it is uninstalled
+after_app_install = "package_bundles.setup.install.after_app_install"
+before_app_uninstall = "package_bundles.setup.install.before_app_uninstall"
 
 fixtures = [{"dt": "Role", "filters": [["name", "in", ["Package Manager"]]]}]
 
@@ -29,6 +33,9 @@ doctype_js = {
 	# the POS page's invoice form: a row the package covers shows at rate 0 once ERPNext answered
 	"POS Invoice": ["public/js/redeemed_row_preview.js"],
 	"Customer": ["public/js/package_balances.js", "public/js/customer.js"],
+	# Frappe Health (issue 17): a Patient shows its Customer's balances and sells a package; a form
+	# script of a doctype the site lacks is never loaded
+	"Patient": ["public/js/package_balances.js", "public/js/patient.js"],
 }
 
 # a ticket a package covers in full completes on the POS page with nothing to pay

@@ -52,6 +52,11 @@ def get_customer_balances(customer: str, include_closed: bool = False) -> list[d
 		frappe.throw(
 			_("Not permitted to read customer {0}").format(frappe.bold(customer)), frappe.PermissionError
 		)
+	return customer_balances(customer, include_closed)
+
+
+def customer_balances(customer: str, include_closed: bool = False) -> list[dict]:
+	"""Read through frappe.get_list (role and User Permissions apply); the caller checked the customer."""
 	filters = {"customer": customer}
 	if not frappe.utils.sbool(include_closed):
 		filters["status"] = ("in", ("Awaiting Payment", "Active"))

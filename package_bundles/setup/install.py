@@ -1,9 +1,11 @@
-"""Install and uninstall: custom fields on ERPNext doctypes, the role, the item group."""
+"""Install and uninstall: custom fields on ERPNext doctypes (and Frappe Health's, where installed), the role,
+the item group."""
 
 import frappe
 from frappe import _
 from frappe.custom.doctype.custom_field.custom_field import create_custom_fields
 
+from package_bundles.flows.patients import HEALTHCARE, health_installed
 from package_bundles.flows.remind import make_expiry_reminder_template
 from package_bundles.ledger.journal_entries import add_dimension_fields
 
@@ -13,6 +15,7 @@ PACKAGES_ITEM_GROUP = "Packages"
 
 def after_install():
 	create_custom_fields(get_custom_fields(), ignore_validate=True)
+	create_health_custom_fields()
 	add_dimension_fields()
 	make_package_manager_role()
 	make_packages_item_group()
@@ -21,6 +24,7 @@ def after_install():
 
 def after_migrate():
 	create_custom_fields(get_custom_fields(), ignore_validate=True)
+	create_health_custom_fields()
 	add_dimension_fields()
 	delete_custom_fields(OBSOLETE_CUSTOM_FIELDS)
 	make_package_manager_role()
@@ -29,8 +33,58 @@ def after_migrate():
 
 def before_uninstall():
 	delete_custom_fields(get_custom_fields())
+	delete_custom_fields(make_health_custom_fields())
 	if frappe.db.exists("Role", PACKAGE_MANAGER):
 		frappe.delete_doc("Role", PACKAGE_MANAGER, force=True, ignore_permissions=True)
+
+
+# --- Frappe Health (issue 17): optional; its doctypes get the app's fields only where it is installed ---
+
+
+def after_app_install(app_name: str):
+	"""hooks ``after_app_install``: Frappe Health installed on a site that has this app."""
+	if app_name == HEALTHCARE:
+		create_custom_fields(make_health_custom_fields(), ignore_validate=True)
+
+
+def before_app_uninstall(app_name: str):
+	"""hooks ``before_app_uninstall``: Frappe Health leaving; its doctypes still exist here."""
+	if app_name == HEALTHCARE:
+		delete_custom_fields(make_health_custom_fields())
+
+
+def create_health_custom_fields():
+	if health_installed():
+		create_custom_fields(make_health_custom_fields(), ignore_validate=True)
+
+
+def make_health_custom_fields() -> dict[str, list[dict]]:
+	"""The custom fields the app adds to Frappe Health's doctypes, by doctype: the one list of them.
+
+	Created where healthcare is installed (after_install, after_migrate, and after_app_install
+	when healthcare comes later); removed when healthcare or this app is uninstalled. A Health
+	feature that needs a field adds it here. A Patient's balances are its Customer's, read through
+	Patient.customer, without a field of their own.
+	"""
+	return {
+		# a Clinical Procedure's consumable a package holds, billed on a row of its own
+		# (flows.consumables); the invoice does not move its stock, Health's Stock Entry did
+		"Sales Invoice Item": [
+			{
+				"fieldname": "package_procedure",
+				"fieldtype": "Link",
+				"label": _("Consumable of Clinical Procedure"),
+				"options": "Clinical Procedure",
+				"insert_after": "refunded_package_balances",
+				"read_only": 1,
+				"depends_on": "package_procedure",
+				"description": _(
+					"A consumable the procedure used, billed on its own row so that a prepaid package"
+					" can pay for it; Frappe Health issued its stock when the procedure completed."
+				),
+			}
+		],
+	}
 
 
 # fields earlier versions added and this one no longer uses
@@ -160,10 +214,14 @@ def delete_custom_fields(custom_fields: dict):
 		fieldnames = [field["fieldname"] for field in fields]
 		frappe.db.delete("Custom Field", {"fieldname": ("in", fieldnames), "dt": doctype})
 		frappe.db.delete("Property Setter", {"field_name": ("in", fieldnames), "doc_type": doctype})
-		existing = set(frappe.db.get_table_columns(doctype))
-		for fieldname in fieldnames:
-			if fieldname in existing:
-				frappe.db.sql_ddl(f"alter table `tab{doctype}` drop column `{fieldname}`")
+		if frappe.db.table_exists(doctype):  # else the doctype's app is gone (or never came)
+			# the cached column list is keyed by table, which clear_cache(doctype=...) leaves alone
+			frappe.cache.hdel("table_columns", f"tab{doctype}")
+			existing = set(frappe.db.get_table_columns(doctype))
+			for fieldname in fieldnames:
+				if fieldname in existing:
+					frappe.db.sql_ddl(f"alter table `tab{doctype}` drop column `{fieldname}`")
+			frappe.cache.hdel("table_columns", f"tab{doctype}")
 		frappe.clear_cache(doctype=doctype)
 
 

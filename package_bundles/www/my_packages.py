@@ -4,6 +4,7 @@ import frappe
 from frappe import _
 
 from package_bundles.api.balances import attach_items
+from package_bundles.flows.patients import customers_of_patient_user
 from package_bundles.permissions import permitted_values
 
 no_cache = 1
@@ -46,12 +47,14 @@ def get_context(context):
 
 
 def portal_customers() -> list[str]:
-	"""Customers the user is a portal user of (Customer > Portal Users)."""
+	"""Customers the user is a portal user of (Customer > Portal Users), and, with Frappe Health,
+	the Customers of the Patients the user is the portal user of (Patient > User)."""
 	portal_user = frappe.qb.DocType("Portal User")
-	return (
+	customers = (
 		frappe.qb.from_(portal_user)
 		.select(portal_user.parent)
 		.where(portal_user.user == frappe.session.user)
 		.where(portal_user.parenttype == "Customer")
 		.orderby(portal_user.parent)
 	).run(pluck=True)
+	return sorted(set(customers) | set(customers_of_patient_user(frappe.session.user)))

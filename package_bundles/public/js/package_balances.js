@@ -1,8 +1,8 @@
 // Copyright (c) 2026, package_bundles developers and contributors
 // For license information, please see license.txt
 
-// A customer's package balances for the Customer and Sales Invoice forms.
-// Input: the list package_bundles.api.get_customer_balances returns.
+// A customer's package balances for the Customer, Sales Invoice and (Frappe Health) Patient forms.
+// Input: the list package_bundles.api.get_customer_balances (or get_patient_balances) returns.
 
 frappe.provide("package_bundles");
 
@@ -78,6 +78,23 @@ package_bundles.get_customer_balances = function (customer) {
 		frappe.call({
 			method: "package_bundles.api.get_customer_balances",
 			args: { customer },
+			type: "GET",
+			silent: true,
+			callback: (r) => resolve(r.message || []),
+			error: () => resolve([]),
+		});
+	});
+};
+
+// Frappe Health (issue 17): a Patient's live balances, its Customer's; [] as above.
+package_bundles.get_patient_balances = function (patient) {
+	if (!patient || !frappe.model.can_read("Package Balance")) {
+		return Promise.resolve([]);
+	}
+	return new Promise((resolve) => {
+		frappe.call({
+			method: "package_bundles.api.get_patient_balances",
+			args: { patient },
 			type: "GET",
 			silent: true,
 			callback: (r) => resolve(r.message || []),
