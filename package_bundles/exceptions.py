@@ -44,6 +44,10 @@ class PackageQuantityError(PackageError):
 	pass
 
 
+class BreakageRateError(PackageError):
+	"""An expected breakage rate out of range, or given where the breakage method is not Proportional."""
+
+
 class BalanceReadOnlyError(PackageError):
 	pass
 

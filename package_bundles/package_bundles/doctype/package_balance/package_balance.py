@@ -37,6 +37,9 @@ class PackageBalance(Document):
 		breakage_amount: DF.Currency
 		breakage_date: DF.Date | None
 		breakage_journal_entry: DF.Link | None
+		breakage_method: DF.Literal["At expiry", "Proportional"]
+		breakage_rate: DF.Percent
+		breakage_rate_source: DF.SmallText | None
 		company: DF.Link | None
 		cost_center: DF.Link | None
 		currency: DF.Link | None

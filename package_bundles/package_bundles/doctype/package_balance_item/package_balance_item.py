@@ -15,6 +15,7 @@ class PackageBalanceItem(Document):
 
 		allocated_amount: DF.Currency
 		breakage_amount: DF.Currency
+		breakage_with_use_amount: DF.Currency
 		cost_center: DF.Link | None
 		deferred_amount: DF.Currency
 		income_account: DF.Link | None

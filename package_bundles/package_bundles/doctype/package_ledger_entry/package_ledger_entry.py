@@ -44,6 +44,8 @@ class PackageLedgerEntry(Document):
 			"Breakage",
 			"Breakage Reversal",
 			"Expiry",
+			"Breakage With Use",
+			"Breakage With Use Reversal",
 		]
 		income_account: DF.Link | None
 		is_cancelled: DF.Check

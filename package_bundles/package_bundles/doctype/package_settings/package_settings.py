@@ -6,7 +6,8 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import cint, flt
 
-from package_bundles.exceptions import DeferredAccountMissingError, PackageError
+from package_bundles.engine.breakage import AT_EXPIRY, PROPORTIONAL
+from package_bundles.exceptions import BreakageRateError, DeferredAccountMissingError, PackageError
 
 
 class PackageSettings(Document):
@@ -34,6 +35,7 @@ class PackageSettings(Document):
 
 	def validate(self):
 		self.validate_accounts()
+		self.validate_breakage_defaults()
 		self.validate_reminders()
 
 	def validate_accounts(self):
@@ -56,6 +58,15 @@ class PackageSettings(Document):
 						),
 						PackageError,
 					)
+
+	def validate_breakage_defaults(self):
+		for row in self.accounts:
+			row.breakage_method = row.breakage_method or AT_EXPIRY
+			validate_breakage_terms(
+				row.breakage_method,
+				row.expected_breakage_rate,
+				_("Row #{0} (company {1})").format(row.idx, frappe.bold(row.company)),
+			)
 
 	def validate_reminders(self):
 		if self.send_expiry_reminders and cint(self.reminder_days) < 1:
@@ -95,3 +106,29 @@ def get_breakage_income_account(company: str) -> str | None:
 	"""None means: each item's own income account."""
 	row = _company_row(company)
 	return row.breakage_income_account if row else None
+
+
+def get_company_breakage_terms(company: str) -> tuple[str, float]:
+	"""The breakage method and expected rate (a percentage) of the company's packages that set none."""
+	row = _company_row(company)
+	method = (row and row.breakage_method) or AT_EXPIRY
+	return method, flt(row.expected_breakage_rate) if row and method == PROPORTIONAL else 0.0
+
+
+def validate_breakage_terms(method: str | None, rate, where: str) -> None:
+	"""An expected breakage rate is at least 0% and below 100%, and only the Proportional method has one."""
+	rate = flt(rate)
+	if rate < 0 or rate >= 100:
+		frappe.throw(
+			_("{0}: the expected breakage rate must be at least 0% and less than 100%, not {1}%").format(
+				where, rate
+			),
+			BreakageRateError,
+		)
+	if rate and method != PROPORTIONAL:
+		frappe.throw(
+			_(
+				"{0}: an expected breakage rate applies only to the Proportional breakage method; choose Proportional or clear the rate"
+			).format(where),
+			BreakageRateError,
+		)

@@ -14,8 +14,10 @@ class PackageSettingsAccount(Document):
 		from frappe.types import DF
 
 		breakage_income_account: DF.Link | None
+		breakage_method: DF.Literal["At expiry", "Proportional"]
 		company: DF.Link
 		deferred_revenue_account: DF.Link | None
+		expected_breakage_rate: DF.Percent
 		parent: DF.Data
 		parentfield: DF.Data
 		parenttype: DF.Data

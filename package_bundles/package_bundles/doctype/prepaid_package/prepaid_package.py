@@ -9,11 +9,15 @@ from frappe.model.document import Document
 from frappe.utils import flt, getdate, nowdate
 
 from package_bundles import engine
+from package_bundles.engine.breakage import AT_EXPIRY, PROPORTIONAL
 from package_bundles.exceptions import PackageError, PackageItemError, PackageValidityError
 from package_bundles.flows.catalog import clear_catalog_cache, get_package_item_map
 from package_bundles.flows.taxes import get_item_tax_rates, is_package_template
 from package_bundles.package_bundles.doctype.package_settings.package_settings import (
+	get_company_breakage_terms,
 	get_deferred_revenue_account,
+	get_settings,
+	validate_breakage_terms,
 )
 from package_bundles.setup.install import PACKAGES_ITEM_GROUP, make_packages_item_group
 
@@ -29,11 +33,14 @@ class PrepaidPackage(Document):
 
 		from package_bundles.package_bundles.doctype.package_item.package_item import PackageItem
 
+		breakage_method: DF.Literal["", "At expiry", "Proportional"]
+		breakage_rate_source: DF.SmallText | None
 		company: DF.Link
 		currency: DF.Link | None
 		default_price: DF.Currency
 		description: DF.SmallText | None
 		disabled: DF.Check
+		expected_breakage_rate: DF.Percent
 		expiry_date: DF.Date | None
 		item: DF.Link | None
 		items: DF.Table[PackageItem]
@@ -52,6 +59,7 @@ class PrepaidPackage(Document):
 		self.set_standard_rates()
 		self.set_allocation()
 		self.validate_validity()
+		self.validate_breakage()
 		self.set_tax_details()
 		self.set_description()
 
@@ -204,6 +212,22 @@ class PrepaidPackage(Document):
 				_("Expiry date {0} is in the past").format(frappe.bold(self.expiry_date)),
 				PackageValidityError,
 			)
+
+	def validate_breakage(self):
+		"""Blank method: the company's default. A rate typed by hand is "Entered"; one proposed from
+		history (api.propose_breakage_rate) comes with the figures it was proposed from."""
+		validate_breakage_terms(
+			self.breakage_method,
+			self.expected_breakage_rate,
+			_("Package {0}").format(frappe.bold(self.package_name or self.name)),
+		)
+		if self.breakage_method != PROPORTIONAL:
+			self.breakage_rate_source = None
+		elif not self.breakage_rate_source or (
+			self.has_value_changed("expected_breakage_rate")
+			and not self.has_value_changed("breakage_rate_source")
+		):
+			self.breakage_rate_source = _("Entered")
 
 	def set_tax_details(self):
 		taxable = 0.0
@@ -369,3 +393,29 @@ def get_price_list_rates(price_list: str, item_codes: list[str]) -> dict[str, fl
 			continue
 		rates[row.item_code] = flt(row.price_list_rate)
 	return rates
+
+
+def breakage_terms(package) -> dict:
+	"""The breakage terms a balance of this package locks at sale: method, rate (%) and its source.
+
+	A package that sets no method takes its company's default (Package Settings). With breakage
+	recognition off in Package Settings nothing is broken ahead either: the balance is At expiry.
+	So is an Upon Purchase balance, which recognizes all its revenue at sale and never breaks.
+	"""
+	if package.revenue_recognition == "Upon Purchase":
+		return {"breakage_method": AT_EXPIRY, "breakage_rate": 0.0, "breakage_rate_source": None}
+	if not get_settings().recognize_breakage:
+		return {
+			"breakage_method": AT_EXPIRY,
+			"breakage_rate": 0.0,
+			"breakage_rate_source": _("Breakage recognition is off in Package Settings"),
+		}
+	if package.breakage_method:
+		method, rate = package.breakage_method, flt(package.expected_breakage_rate)
+		source = package.breakage_rate_source or _("Entered")
+	else:
+		method, rate = get_company_breakage_terms(package.company)
+		source = _("Default of company {0} in Package Settings").format(package.company)
+	if method != PROPORTIONAL:
+		return {"breakage_method": AT_EXPIRY, "breakage_rate": 0.0, "breakage_rate_source": None}
+	return {"breakage_method": PROPORTIONAL, "breakage_rate": rate, "breakage_rate_source": source}
