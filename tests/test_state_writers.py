@@ -21,6 +21,7 @@ STATE_FIELDS = {
 	"recognized_amount",
 	"deferred_amount",
 	"breakage_amount",
+	"breakage_with_use_amount",
 	"refunded_amount",
 	# Package Balance
 	"total_allocated",

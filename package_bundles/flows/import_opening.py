@@ -41,6 +41,7 @@ from package_bundles.package_bundles.doctype.package_settings.package_settings i
 	get_deferred_revenue_account,
 )
 from package_bundles.package_bundles.doctype.prepaid_package.prepaid_package import (
+	breakage_terms,
 	currency_precision,
 	whole_number_uoms,
 )
@@ -434,6 +435,7 @@ def new_opening_balance(doc, rows):
 			"opening_reference": first.original_reference,
 			"deferred_revenue_account": get_deferred_revenue_account(doc.company),
 			"cost_center": company_cost_center(doc.company),
+			**breakage_terms(package),
 		}
 	)
 	for row in rows:

@@ -391,7 +391,8 @@ def redeem_on_submit(doc) -> None:
 			context=_("Row #{0}").format(row.idx),
 			voucher_detail_no=row.name,
 		)
-		value = sum((p.amount for p in result.postings), Decimal(0))
+		# the value the units moved to income; breakage recognized with them is not part of it
+		value = sum((m.revenue for m in result.movements if m.event == engine.state.REDEMPTION), Decimal(0))
 		redeemed.append((row, line, value, posting.entries[-len(result.movements) :], income))
 
 	journal_entry = posting.post_journal(_("Prepaid package redemptions on invoice {0}").format(doc.name))

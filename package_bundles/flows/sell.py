@@ -38,6 +38,7 @@ from package_bundles.package_bundles.doctype.package_settings.package_settings i
 	get_deferred_revenue_account,
 )
 from package_bundles.package_bundles.doctype.prepaid_package.prepaid_package import (
+	breakage_terms,
 	currency_precision,
 	whole_number_uoms,
 )
@@ -248,6 +249,8 @@ def new_balance(doc, row, package, price: Decimal, whole_uoms: set[str], dimensi
 			"deferred_revenue_account": row.income_account,
 			"cost_center": row.cost_center or doc.get("cost_center"),
 			"project": row.get("project") or doc.get("project"),
+			# locked at sale: a later change of the package's rate applies to later sales only
+			**breakage_terms(package),
 		}
 	)
 	# Link fields (ERPNext's, one per dimension): a renamed value follows, later postings use it

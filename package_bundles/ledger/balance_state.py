@@ -28,6 +28,7 @@ LINE_STATE_FIELDS = (
 	"recognized_amount",
 	"deferred_amount",
 	"breakage_amount",
+	"breakage_with_use_amount",
 	"refunded_amount",
 )
 BALANCE_STATE_FIELDS = (
@@ -81,6 +82,8 @@ def lock_lines(balance_names, lock: bool = True) -> dict[str, frappe._dict]:
 			Balance.purchase_date,
 			Balance.expiry_date,
 			Balance.package_price,
+			Balance.breakage_method,
+			Balance.breakage_rate.as_("breakage_rate_percent"),
 			Balance.deferred_revenue_account,
 			Balance.cost_center.as_("balance_cost_center"),
 			Balance.project,
@@ -98,6 +101,10 @@ def lock_lines(balance_names, lock: bool = True) -> dict[str, frappe._dict]:
 	for line in lines:
 		line.precision = currency_precision(line.currency)
 		line.upon_purchase = line.revenue_recognition == UPON_PURCHASE
+		# the expected breakage rate locked at sale, as a fraction (0: At expiry)
+		line.breakage_rate = engine.line_breakage_rate(
+			line.breakage_method, Decimal(str(flt(line.pop("breakage_rate_percent")))) / 100
+		)
 		captured = {field: line.pop(f"dimension__{field}") for field in dimension_fields}
 		line.dimensions = {field: value for field, value in captured.items() if value}
 	return {line.name: line for line in lines}
@@ -131,7 +138,13 @@ def line_states(
 	paid = paid if paid is not None else paid_by_balance(lines.values())
 	movements = package_ledger.movements_by_line(list(lines), lock=lock)
 	return {
-		name: engine.fold(movements.get(name, ()), line.precision, line.upon_purchase, paid[line.balance])
+		name: engine.fold(
+			movements.get(name, ()),
+			line.precision,
+			line.upon_purchase,
+			paid[line.balance],
+			breakage_rate=line.breakage_rate,
+		)
 		for name, line in lines.items()
 	}
 
@@ -172,6 +185,7 @@ def line_values(state: engine.LineState) -> dict:
 		"recognized_amount": flt(state.recognized),
 		"deferred_amount": flt(state.deferred),
 		"breakage_amount": flt(state.broken),
+		"breakage_with_use_amount": flt(state.broken_with_use),
 		"refunded_amount": flt(state.refunded),
 	}
 

@@ -42,8 +42,17 @@ POSTED_BY_APP = frozenset(
 		events.REFUND_REVERSAL,
 		events.BREAKAGE,
 		events.BREAKAGE_REVERSAL,
+		events.BREAKAGE_WITH_USE,
+		events.BREAKAGE_WITH_USE_REVERSAL,
 	}
 )
+# movements whose revenue side is the breakage income account (at expiry, or with use)
+BREAKING = events.BREAKING
+# a reversal of breakage goes back to the account its kind of breakage was booked to
+BOOKED_BY_REVERSAL = {
+	events.BREAKAGE_REVERSAL: events.BREAKAGE,
+	events.BREAKAGE_WITH_USE_REVERSAL: events.BREAKAGE_WITH_USE,
+}
 
 
 class LedgerPosting:
@@ -96,13 +105,18 @@ class LedgerPosting:
 			refuse(error, line.balance, line.item_code, context)
 		self.states[line_name] = result.state
 		income = (income or self.own_income(line)).with_fallback(fallback)
-		reversing_breakage = any(m.event == events.BREAKAGE_REVERSAL for m in result.movements)
-		# breakage goes back to the account it was booked to, whatever the settings say today
-		breakage = (
-			self.booked_breakage_key(line) if reversing_breakage else self.breakage_key(line)
-		).with_fallback(fallback)
+		breakage_keys: dict[str, AccountKey] = {}
+
+		def breakage(event: str) -> AccountKey:
+			# breakage goes back to the account it was booked to, whatever the settings say today
+			if event not in breakage_keys:
+				booked = BOOKED_BY_REVERSAL.get(event)
+				key = self.booked_breakage_key(line, booked) if booked else self.breakage_key(line)
+				breakage_keys[event] = key.with_fallback(fallback)
+			return breakage_keys[event]
+
 		for movement in result.movements:
-			key = breakage if movement.event in (events.BREAKAGE, events.BREAKAGE_REVERSAL) else income
+			key = breakage(movement.event) if movement.event in BREAKING else income
 			self.entries.append(
 				package_ledger.entry(
 					movement,
@@ -115,14 +129,20 @@ class LedgerPosting:
 					**entry_values,
 				)
 			)
-		keys = {
-			events.DEFERRED: lambda: self.deferred_key(line).with_fallback(fallback),
-			events.INCOME: lambda: income,
-			events.BREAKAGE_INCOME: lambda: breakage,
-			# only an opening import posts against the company's temporary opening account
-			events.OPENING_ACCOUNT: lambda: self.opening_key(line),
-		}
-		self.journal += [engine.Entry(keys[p.debit](), keys[p.credit](), p.amount) for p in result.postings]
+		# the engine lists a posting to or from breakage income for each breaking movement, in order
+		breaking = iter([m.event for m in result.movements if m.event in BREAKING and m.revenue])
+		for posting in result.postings:
+			event = None
+			if events.BREAKAGE_INCOME in (posting.debit, posting.credit):
+				event = next(breaking, None) or events.BREAKAGE
+			keys = {
+				events.DEFERRED: lambda: self.deferred_key(line).with_fallback(fallback),
+				events.INCOME: lambda: income,
+				events.BREAKAGE_INCOME: lambda event=event: breakage(event),
+				# only an opening import posts against the company's temporary opening account
+				events.OPENING_ACCOUNT: lambda: self.opening_key(line),
+			}
+			self.journal.append(engine.Entry(keys[posting.debit](), keys[posting.credit](), posting.amount))
 		return result
 
 	def deferred_key(self, line) -> AccountKey:
@@ -135,8 +155,9 @@ class LedgerPosting:
 		account = get_breakage_income_account(line.company) or line.income_account
 		return key_of(account, line.cost_center, line.project, line.dimensions)
 
-	def booked_breakage_key(self, line) -> AccountKey:
-		booked = package_ledger.live_entries(package_balance_item=line.name, event=events.BREAKAGE)
+	def booked_breakage_key(self, line, event: str = events.BREAKAGE) -> AccountKey:
+		"""The account and cost center the line's live breakage of this kind was last booked to."""
+		booked = package_ledger.live_entries(package_balance_item=line.name, event=event)
 		if not booked:
 			return self.breakage_key(line)
 		return key_of(booked[-1].income_account, booked[-1].cost_center, line.project, line.dimensions)
@@ -198,6 +219,10 @@ CANCEL_KIND_BY_EVENT = {
 	events.BREAKAGE_REVERSAL: events.CANCEL_REFUND,
 	events.EXPIRY: events.CANCEL_EXTENSION,
 	events.BREAKAGE: events.CANCEL_EXTENSION,
+	# breakage with use moves with the redemption, return or refund it belongs to, whose own
+	# movement decides the kind
+	events.BREAKAGE_WITH_USE: events.CANCEL_REDEMPTION,
+	events.BREAKAGE_WITH_USE_REVERSAL: events.CANCEL_REDEMPTION,
 }
 
 
@@ -222,7 +247,8 @@ def cancel_entries(
 
 	With ``check_only`` nothing is written: the refusal, if any, is raised (before_cancel).
 	``voucher``: the document being cancelled, when a voucher's cancel undoes them.
-	A line that a cancelled return leaves used up again is rounded to its allocation by a
+	A line that a cancelled return leaves used up again is rounded to its allocation, and a
+	Proportional line's breakage recognized with use follows the use it is left with, by a
 	Journal Entry of its own, on the balance.
 	"""
 	if not entries:
@@ -244,14 +270,28 @@ def cancel_entries(
 		if posting.journal:
 			# a rounding the cancel makes is a posting of its own: never inside a locked period
 			posting.redate(first_open_date(company, posting_date))
-			posting.post_journal(
-				_("Rounding of package balance {0}, used up again when a return was cancelled").format(
-					posting.voucher_no
-				),
-				package_balance=posting.voucher_no,
-			)
+			posting.post_journal(adjustment_remark(posting), package_balance=posting.voucher_no)
 		posting.redemptions = logs
 		posting.write()
+
+
+def adjustment_remark(posting: LedgerPosting) -> str:
+	"""What the Journal Entry a cancel makes on a balance moves: a rounding, breakage with use, or both."""
+	moved = {entry["event"] for entry in posting.entries}
+	remarks = []
+	if events.ROUNDING in moved:
+		remarks.append(
+			_("Rounding of package balance {0}, used up again when a return was cancelled").format(
+				posting.voucher_no
+			)
+		)
+	if moved & events.BREAKING_WITH_USE:
+		remarks.append(
+			_(
+				"Breakage recognized with use of package balance {0}, following the use left when a voucher was cancelled"
+			).format(posting.voucher_no)
+		)
+	return "; ".join(remarks)
 
 
 def undo_entries(entries: list[dict], company: str, voucher=None) -> None:

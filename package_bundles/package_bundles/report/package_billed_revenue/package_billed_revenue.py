@@ -5,8 +5,8 @@
 
 Each non-cancelled Package Ledger Entry that moved revenue is one line, with
 its item and Item Group and its source: a redemption, the purchase (packages
-recognized upon purchase) or breakage at expiry. Optionally grouped by Item
-Group as a tree, with a chart of revenue per group.
+recognized upon purchase) or breakage (at expiry, or with use under the Proportional
+method). Optionally grouped by Item Group as a tree, with a chart of revenue per group.
 """
 
 import frappe
@@ -33,7 +33,7 @@ from package_bundles.package_bundles.report.package_report_filters import (
 EVENTS_BY_SOURCE = {
 	"Redemption": ("Redemption", "Redemption Return", "Rounding"),
 	"Purchase": ("Recognition Upon Purchase", "Refund Recognition Reversal"),
-	"Breakage": ("Breakage", "Breakage Reversal"),
+	"Breakage": ("Breakage", "Breakage Reversal", "Breakage With Use", "Breakage With Use Reversal"),
 }
 SOURCE_OF_EVENT = {event: source for source, events in EVENTS_BY_SOURCE.items() for event in events}
 # events whose voucher is the invoice that redeemed (or returned) the units

@@ -36,7 +36,8 @@ RECOGNIZING_EVENTS = (
 	"Rounding",
 	"Refund Recognition Reversal",
 )
-BREAKAGE_EVENTS = ("Breakage", "Breakage Reversal")
+# breakage at expiry and, with the Proportional method, breakage recognized with use
+BREAKAGE_EVENTS = ("Breakage", "Breakage Reversal", "Breakage With Use", "Breakage With Use Reversal")
 SUMMED_FIELDS = (
 	"qty_purchased",
 	"qty_redeemed",

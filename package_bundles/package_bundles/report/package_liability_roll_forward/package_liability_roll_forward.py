@@ -21,6 +21,8 @@ from frappe.utils import flt, get_first_day, getdate, today
 from package_bundles.engine.state import (
 	BREAKAGE,
 	BREAKAGE_REVERSAL,
+	BREAKAGE_WITH_USE,
+	BREAKAGE_WITH_USE_REVERSAL,
 	OPENING,
 	RECOGNITION,
 	REDEMPTION,
@@ -49,7 +51,7 @@ MOVEMENTS = (
 	("sold", (SALE,)),
 	("redeemed", (REDEMPTION, ROUNDING)),
 	("recognized_upon_purchase", (RECOGNITION, REFUND_REVERSAL)),
-	("breakage", (BREAKAGE, BREAKAGE_REVERSAL)),
+	("breakage", (BREAKAGE, BREAKAGE_REVERSAL, BREAKAGE_WITH_USE, BREAKAGE_WITH_USE_REVERSAL)),
 	("refunded", (REFUND,)),
 	("returned", (RETURN,)),
 	("opening_imports", (OPENING,)),
