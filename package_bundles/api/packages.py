@@ -1,9 +1,13 @@
-"""Whitelisted preview of a Prepaid Package form: default price, allocation and tax (SPEC §5)."""
+"""Whitelisted methods of the Prepaid Package form: the preview of its default price, allocation and
+tax (SPEC §5), and an expected breakage rate proposed from its history (issue 21)."""
 
 import json
 
 import frappe
 from frappe import _
+from frappe.utils import cint
+
+from package_bundles.flows import breakage
 
 
 @frappe.whitelist()
@@ -36,3 +40,15 @@ def preview_package(doc: str | dict) -> dict:
 			for row in package.items
 		],
 	}
+
+
+@frappe.whitelist()
+def propose_breakage_rate(package: str, from_date: str, to_date: str, minimum_count: int = 10) -> dict:
+	"""An expected breakage rate for the package from its balances that ended between the dates.
+
+	``rate`` (in %) is None when fewer than ``minimum_count`` balances ended in the window; the
+	figures (count, sold, broken, the window) come with it, and ``source`` is what the package
+	keeps as the origin of the rate once it is taken.
+	"""
+	frappe.has_permission("Prepaid Package", "read", doc=package, throw=True)
+	return breakage.propose_rate(package, from_date, to_date, cint(minimum_count))

@@ -3,6 +3,8 @@
 
 // Live preview of the default price, allocation and tax while the package is edited.
 // The server computes everything (package_bundles.api.preview_package); this form only shows it.
+// "Propose Breakage Rate" asks the server for an expected breakage rate from the package's ended
+// balances (package_bundles.api.propose_breakage_rate), shows its figures and, on confirm, takes it.
 
 const PREVIEW_DELAY = 500;
 const PREVIEW_ROW_FIELDS = ["rate", "amount", "allocated_amount", "allocated_rate", "taxable"];
@@ -28,6 +30,9 @@ frappe.ui.form.on("Prepaid Package", {
 			frm.add_custom_button(__("View Balances"), () => {
 				frappe.set_route("List", "Package Balance", { prepaid_package: frm.doc.name });
 			});
+		}
+		if (!frm.is_new() && frm.perm[0] && frm.perm[0].write) {
+			frm.add_custom_button(__("Propose Breakage Rate"), () => ask_breakage_window(frm));
 		}
 	},
 
@@ -105,5 +110,88 @@ function show_price_summary(frm, effective_price) {
 			money(frm.doc.taxable_amount),
 		]),
 		"blue"
+	);
+}
+
+function ask_breakage_window(frm) {
+	const dialog = new frappe.ui.Dialog({
+		title: __("Propose an Expected Breakage Rate"),
+		fields: [
+			{
+				fieldtype: "HTML",
+				options: `<p class="text-muted">${__(
+					"Value broken over value sold, over the balances of this package that were used up or expired in the window."
+				)}</p>`,
+			},
+			{
+				fieldname: "from_date",
+				fieldtype: "Date",
+				label: __("Ended From"),
+				reqd: 1,
+				default: frappe.datetime.add_months(frappe.datetime.get_today(), -12),
+			},
+			{
+				fieldname: "to_date",
+				fieldtype: "Date",
+				label: __("Ended To"),
+				reqd: 1,
+				default: frappe.datetime.get_today(),
+			},
+			{
+				fieldname: "minimum_count",
+				fieldtype: "Int",
+				label: __("Minimum Ended Balances"),
+				reqd: 1,
+				default: 10,
+			},
+		],
+		primary_action_label: __("Propose"),
+		primary_action(values) {
+			frappe.call({
+				method: "package_bundles.api.propose_breakage_rate",
+				args: { package: frm.doc.name, ...values },
+				freeze: true,
+				callback(r) {
+					if (!r.message) return;
+					dialog.hide();
+					show_breakage_proposal(frm, r.message);
+				},
+			});
+		},
+	});
+	dialog.show();
+}
+
+function show_breakage_proposal(frm, proposal) {
+	const money = (value) => format_currency(value, proposal.currency);
+	const figures = __("{0} balances ended {1} to {2}: {3} broken of {4} sold.", [
+		proposal.count,
+		frappe.datetime.str_to_user(proposal.from_date),
+		frappe.datetime.str_to_user(proposal.to_date),
+		money(proposal.broken),
+		money(proposal.sold),
+	]);
+	if (proposal.rate === null || proposal.rate === undefined) {
+		frappe.msgprint({
+			title: __("No Rate Proposed"),
+			indicator: "orange",
+			message: `${figures} ${__("At least {0} ended balances are needed for a proposal.", [
+				proposal.minimum_count,
+			])}`,
+		});
+		return;
+	}
+	frappe.confirm(
+		`${figures}<br>${__("Proposed expected breakage rate: {0}%. Use it for balances sold from now on?", [
+			format_number(proposal.rate, null, 2),
+		])}`,
+		() => {
+			// saved with the form; the server keeps the source as long as the rate is not retyped
+			frm.set_value({
+				breakage_method: "Proportional",
+				expected_breakage_rate: proposal.rate,
+				breakage_rate_source: proposal.source,
+			});
+		}
 	);
 }
