@@ -108,6 +108,18 @@ class HealthNotInstalledError(PackageError):
 	"""A Frappe Health call (a Patient's balances, say) on a site where healthcare is not installed."""
 
 
+class TherapyTemplateError(PackageError):
+	"""A Therapy Plan Template that cannot become a package (a therapy type with no item or no sessions)."""
+
+
+class TherapyPlanBilledBySessionsError(PackageError):
+	"""A Therapy Plan billed as one item whose sessions a package pays for or were invoiced one by one."""
+
+
+class ConsumableStockError(PackageError):
+	"""An invoice that updates stock would issue a procedure's consumable Frappe Health issued already."""
+
+
 def refuse(error, balance: str, item_code: str | None = None, context: str | None = None):
 	"""Turn an engine refusal into a translated frappe.throw of the app's matching class."""
 	from package_bundles import engine
