@@ -38,6 +38,24 @@ def health_page():
 		browser.close()
 
 
+def dismiss_healths_timeline_error(page):
+	"""Close the one error dialog Frappe Health's own Patient form raises, with or without this app.
+
+	Health 15.0.0's Patient dashboard (patient.get_timeline_data) imports get_timeline_data from
+	erpnext.accounts.party, which ERPNext 15.71 no longer has: a Server Error dialog once the
+	form's connection counts load. Any other dialog fails the test.
+	"""
+	page.wait_for_load_state("networkidle")
+	page.wait_for_timeout(500)
+	dialogs = page.locator(".modal.show")
+	for i in range(dialogs.count()):
+		text = dialogs.nth(i).inner_text()
+		assert "get_timeline_data" in text, text
+	if dialogs.count():
+		page.keyboard.press("Escape")
+		expect(page.locator(".modal.show")).to_have_count(0)
+
+
 def test_the_patient_shows_its_packages_and_sells_one(health_page):
 	page = health_page
 	os.makedirs(SHOTS, exist_ok=True)
@@ -58,6 +76,7 @@ def test_the_patient_shows_its_packages_and_sells_one(health_page):
 	expect(section).to_contain_text(f"{int(scene['visits_left'])} x Office Visit")
 	expect(section).to_contain_text(scene["customer"])
 	page.screenshot(path=f"{SHOTS}/patient_package_balances.png", full_page=True)
+	dismiss_healths_timeline_error(page)
 
 	page.locator(".inner-group-button[data-label='Create'] button").click()
 	page.locator(".dropdown-menu.show .dropdown-item", has_text="Sell a Package").click()
