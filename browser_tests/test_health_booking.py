@@ -16,7 +16,6 @@ from conftest import SHOTS
 from playwright.sync_api import expect, sync_playwright
 
 HEALTH_URL = os.environ.get("PACKAGE_BUNDLES_HEALTH_URL")
-COMPANY = "Package Practice"
 
 pytestmark = pytest.mark.skipif(
 	not HEALTH_URL,
@@ -67,7 +66,7 @@ def test_booking_an_appointment_shows_the_package_that_covers_it(health_page):
 			await cur_frm.set_value("appointment_for", "Practitioner");
 			await cur_frm.set_value("patient", patient);
 		}""",
-		[COMPANY, scene["patient"]],
+		[scene["company"], scene["patient"]],
 	)
 	page.wait_for_function("(p) => cur_frm.doc.patient === p", arg=scene["patient"], timeout=30_000)
 	page.wait_for_timeout(1000)
