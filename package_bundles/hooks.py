@@ -36,6 +36,12 @@ doctype_js = {
 	# Frappe Health (issue 17): a Patient shows its Customer's balances and sells a package; a form
 	# script of a doctype the site lacks is never loaded
 	"Patient": ["public/js/package_balances.js", "public/js/patient.js"],
+	# Frappe Health (issue 17): hooks on its doctypes are inert where it is not installed
+	"Patient Appointment": ["public/js/patient_appointment.js"],
+	# Frappe Health (issue 17): a package made from a therapy plan template; a session of a template
+	# plan the package pays for is billed on its own
+	"Therapy Plan Template": ["public/js/therapy_plan_template.js"],
+	"Therapy Session": ["public/js/therapy_session.js"],
 }
 
 # a ticket a package covers in full completes on the POS page with nothing to pay
@@ -86,6 +92,10 @@ doc_events = {
 		# a renamed package item keeps its package; saving an item changes nothing cached
 		"after_rename": "package_bundles.overrides.item.after_rename",
 	},
+	# Frappe Health (issue 17): a visit a package covers is billed on booking with nothing to pay
+	"Patient Appointment": {
+		"after_insert": "package_bundles.overrides.patient_appointment.after_insert",
+	},
 }
 
 # ERPNext adds a Link field per accounting dimension to these: what a balance captured at sale,
@@ -105,6 +115,11 @@ override_whitelisted_methods = {
 	),
 	# a REST path integrators call (SPEC §7) from before the layout of issue 19
 	"package_bundles.expiry.extend_expiry": "package_bundles.api.balances.extend_expiry",
+	# Frappe Health's Get Items from Healthcare Services (issue 17): a template therapy plan the
+	# patient's package pays for lists its sessions (flows.therapy); never called without Health
+	"healthcare.healthcare.utils.get_healthcare_services_to_invoice": (
+		"package_bundles.api.therapy.get_healthcare_services_to_invoice"
+	),
 }
 
 # Scheduled Tasks

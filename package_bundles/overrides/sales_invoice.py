@@ -2,13 +2,20 @@
 
 flows.invoice tells the cases apart; flows.orders keeps ERPNext's billing of Sales Orders and
 Delivery Notes right about redeemed rows; flows.pay keeps balances in step with what the
-purchase invoice still owes. The flows are called through their modules so a test can wrap them.
+purchase invoice still owes; flows.appointments puts Frappe Health's Fee Validity first and keeps
+money paid at booking (it returns at once on an invoice that bills no Patient Appointment);
+flows.consumables puts a Clinical Procedure's consumables a package holds on rows of their own
+and flows.therapy refuses billing as one item a Therapy Plan billed by its sessions (both return
+at once on an invoice without Health's rows). The flows are called through their modules so a
+test can wrap them.
 """
 
-from package_bundles.flows import invoice, orders, pay
+from package_bundles.flows import appointments, consumables, invoice, orders, pay, therapy
 
 
 def before_validate(doc, method=None):
+	appointments.before_planning(doc)
+	consumables.split_covered_consumables(doc)
 	invoice.before_validate(doc, method)
 	# "Maintain Same Rate" compares charged rows with their order, not redeemed ones
 	orders.compare_charged_rates_only(doc, method)
@@ -16,6 +23,8 @@ def before_validate(doc, method=None):
 
 def validate(doc, method=None):
 	invoice.validate(doc, method)
+	therapy.check_plan_rows(doc)
+	consumables.check_stock(doc)
 
 
 def before_submit(doc, method=None):
@@ -24,6 +33,7 @@ def before_submit(doc, method=None):
 
 def on_submit(doc, method=None):
 	invoice.on_submit(doc, method)
+	appointments.keep_booking_payments(doc)
 	orders.update_delivery_notes_billed(doc, method)
 
 

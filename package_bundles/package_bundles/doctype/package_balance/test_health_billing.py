@@ -119,10 +119,11 @@ def clinical_procedure(patient: str) -> str:
 
 def invoice_healthcare_services(patient: str, customer: str, submit: bool = True):
 	"""The desk's *Get Items from Healthcare Services*: Health lists what the patient owes for and
-	its Sales Invoice method adds the checked services as rows; then the invoice is saved."""
-	from healthcare.healthcare.utils import get_healthcare_services_to_invoice
-
-	services = get_healthcare_services_to_invoice(patient, COMPANY)
+	its Sales Invoice method adds the checked services as rows; then the invoice is saved. The
+	list comes from the method the desk calls, whatever app overrides it."""
+	method = "healthcare.healthcare.utils.get_healthcare_services_to_invoice"
+	method = (frappe.get_hooks("override_whitelisted_methods").get(method) or [method])[-1]
+	services = frappe.get_attr(method)(patient=patient, company=COMPANY)
 	checked = [
 		{
 			"item": service["service"],
