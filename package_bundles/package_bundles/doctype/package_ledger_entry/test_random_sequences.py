@@ -4,7 +4,8 @@
 """SPEC §4.7: random sequences of ERPNext actions; after every one, invariants 2-6 hold.
 
 A fixed list of seeds, each a sequence of actions a practice takes: sell (both recognition
-modes, one to three instances, paid fully, partly or not), pay, redeem (rows split across
+modes, both breakage methods: one package recognizes expected breakage with each use, issue 21;
+one to three instances, paid fully, partly or not), pay, redeem (rows split across
 balances), cancel and amend invoices and credit notes, return parts of redemptions (several
 credit notes per row), refund instances (the unused-refund setting on and off), run the
 expiry job (breakage on and off) and extend expired balances; and what an accountant and the
@@ -186,7 +187,7 @@ class Practice:
 		return names
 
 	def sell(self):
-		package = self.packages[self.random.choice(["Random Care", "Random Prepaid"])]
+		package = self.packages[self.random.choice(["Random Care", "Random Prepaid", "Random Proportional"])]
 		qty = self.random.randint(1, 3)
 		days_ago = self.random.choice([0, 40])
 		customer = self.random.choice(CUSTOMERS)
@@ -647,7 +648,16 @@ class TestRandomSequences(PackageTestCase):
 				price=300,
 				revenue_recognition="Upon Purchase",
 			),
-			# the till is a company of its own (test_fixtures.make_till)
+			# issue 21: expected breakage recognized with each use, trued up at expiry
+			"Random Proportional": kept_package(
+				name="Random Proportional",
+				items=[(VISIT, 4), (LAB, 2)],
+				price=600,
+				valid_for_days=30,
+				breakage_method="Proportional",
+				expected_breakage_rate=20,
+			),
+			# the till is a company of its own (tests/fixtures.make_till)
 			"Random Till": kept_package(
 				name="Random Till", items=[(VISIT, 3)], price=400, company=POS_COMPANY, valid_for_days=30
 			),
@@ -658,6 +668,7 @@ class TestRandomSequences(PackageTestCase):
 		stats = Counter()
 		for seed in SEEDS:
 			frappe.db.savepoint("seed")
+			seed_started = frappe.utils.now_datetime()
 			practice = Practice(seed, self.packages, stats)
 			try:
 				practice.run(ACTIONS_PER_SEED)
@@ -668,9 +679,17 @@ class TestRandomSequences(PackageTestCase):
 				if os.environ.get("PACKAGE_BUNDLES_SEEDS"):
 					print(f"\nseed {seed}:\n" + "\n".join(practice.log))
 			finally:
+				# what the seed's proportional balances moved (issue 21), before the seed is rolled back
+				for event in ("Breakage With Use", "Breakage With Use Reversal"):
+					stats[f"ledger: {event}"] += frappe.db.count(
+						"Package Ledger Entry", {"event": event, "creation": (">=", seed_started)}
+					)
 				frappe.db.rollback(save_point="seed")
 				reset_settings()
 				clear_app_caches()
+		ledger_events = {
+			outcome: stats.pop(outcome) for outcome in list(stats) if outcome.startswith("ledger: ")
+		}
 		done = sum(count for outcome, count in stats.items() if outcome.endswith(": done"))
 		refused = sum(count for outcome, count in stats.items() if ": refused" in outcome)
 		print(
@@ -678,5 +697,10 @@ class TestRandomSequences(PackageTestCase):
 		)
 		for outcome, count in sorted(stats.items()):
 			print(f"  {outcome}: {count}")
+		for outcome, count in sorted(ledger_events.items()):
+			print(f"  {outcome}: {count}")
 		self.assertEqual(sum(stats.values()), len(SEEDS) * ACTIONS_PER_SEED)
+		# the Proportional package was sold and used: breakage moved with use, and was given back
+		self.assertGreater(ledger_events["ledger: Breakage With Use"], 0)
+		self.assertGreater(ledger_events["ledger: Breakage With Use Reversal"], 0)
 		self.assertGreater(done, len(SEEDS) * ACTIONS_PER_SEED // 2)
