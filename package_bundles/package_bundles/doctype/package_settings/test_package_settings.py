@@ -58,7 +58,7 @@ class TestInstall(PackageTestCase):
 		self.assertIn(
 			"package_bundles.overrides.sales_invoice.on_submit", hooks["Sales Invoice"]["on_submit"]
 		)
-		invoice = frappe._dict(doctype="Sales Invoice")
+		invoice = frappe.new_doc("Sales Invoice")
 		for event in ("validate", "on_submit"):
 			with (
 				patch(f"package_bundles.flows.invoice.{event}") as flow,
