@@ -62,7 +62,9 @@ def test_overrides_are_thin_dispatchers():
 		source = path.read_text()
 		assert "frappe." not in source, path.name
 		imported = imported_modules(path)
-		assert all(name.startswith(("package_bundles.flows", "package_bundles.ledger")) for name in imported), (
+		assert all(
+			name.startswith(("package_bundles.flows", "package_bundles.ledger")) for name in imported
+		), (
 			path.name,
 			imported,
 		)
