@@ -20,11 +20,21 @@ package_bundles.row_preview.apply = function (frm, cdt, cdn) {
 	if (!row || !row.item_code || row.package_balance) return;
 	if (doc.docstatus !== 0 || doc.is_return || doc.is_debit_note || !doc.customer) return;
 	const item_code = row.item_code;
-	// resolves whatever the server says: a failed preview never stops ERPNext pricing the row
+	// asked once the page's calls in flight are answered (a price list applied to every row
+	// would otherwise land after the preview); resolves whatever the server says: a failed
+	// preview never stops ERPNext pricing the row
+	// (asked on the next tick: a call made while Frappe runs its after-ajax callbacks would drop
+	// the callbacks queued meanwhile)
+	return frappe
+		.after_ajax(() => new Promise((resolve) => setTimeout(resolve, 0)))
+		.then(() => package_bundles.row_preview.ask(frm, cdt, cdn, item_code));
+};
+
+package_bundles.row_preview.ask = function (frm, cdt, cdn, item_code) {
 	return new Promise((resolve) => {
 		frappe.call({
 			method: "package_bundles.api.preview_row",
-			args: { doc: doc, child_docname: cdn },
+			args: { doc: frm.doc, child_docname: cdn },
 			callback: (r) => {
 				const covered = r && r.message;
 				const current = locals[cdt] && locals[cdt][cdn];
@@ -38,11 +48,25 @@ package_bundles.row_preview.apply = function (frm, cdt, cdn) {
 					Object.assign(current, covered);
 					const grid = frm.fields_dict[current.parentfield];
 					grid && grid.refresh();
+					package_bundles.row_preview.refresh_pos_cart(frm, cdt, cdn);
 				}
 			},
 			always: () => resolve(),
 		});
 	});
+};
+
+package_bundles.row_preview.refresh_pos_cart = function (frm, cdt, cdn) {
+	// the POS page may draw its cart totals before ERPNext has priced the row again: once
+	// ERPNext's own calls for the row are answered, draw the row and the totals anew
+	const pos = window.cur_pos;
+	if (!pos || pos.frm !== frm || !pos.update_cart_html) return;
+	setTimeout(() => {
+		frappe.after_ajax(() => {
+			const row = locals[cdt] && locals[cdt][cdn];
+			row && pos.update_cart_html(row);
+		});
+	}, 0);
 };
 
 // doctype_js runs each time a form of these doctypes is set up: register the handlers once
