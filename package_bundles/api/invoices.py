@@ -14,12 +14,7 @@ from package_bundles.permissions import check_company_and_customer
 def preview_redemption(doc: str | dict) -> list[dict]:
 	"""For a draft invoice (saved or not), which rows would redeem from which balance. Writes nothing."""
 	invoice = frappe.get_doc(json.loads(doc) if isinstance(doc, str) else doc)
-	if invoice.doctype not in ("Sales Invoice", "POS Invoice"):
-		frappe.throw(_("Preview needs a Sales Invoice or a POS Invoice"), frappe.ValidationError)
-	if not frappe.has_permission(invoice.doctype, "create") and not frappe.has_permission(
-		invoice.doctype, "write"
-	):
-		frappe.throw(_("Not permitted to prepare Sales Invoices"), frappe.PermissionError)
+	validate_invoice_preview(invoice.doctype)
 	if invoice.customer and not frappe.has_permission("Customer", "read", doc=invoice.customer):
 		frappe.throw(
 			_("Not permitted to read customer {0}").format(frappe.bold(invoice.customer)),
@@ -55,11 +50,7 @@ def preview_row(doc: str | dict, child_docname: str) -> dict:
 	none outside them, and then the row stays as ERPNext priced it.
 	"""
 	invoice = json.loads(doc) if isinstance(doc, str) else doc
-	doctype = (invoice or {}).get("doctype")
-	if doctype not in point_of_sale.INVOICE_DOCTYPES:
-		frappe.throw(_("Preview needs a Sales Invoice or a POS Invoice"), frappe.ValidationError)
-	if not frappe.has_permission(doctype, "create") and not frappe.has_permission(doctype, "write"):
-		frappe.throw(_("Not permitted to prepare Sales Invoices"), frappe.PermissionError)
+	validate_invoice_preview((invoice or {}).get("doctype"))
 	try:
 		covered = point_of_sale.redeemed_details(invoice, child_docname)
 	except Exception:
@@ -67,3 +58,11 @@ def preview_row(doc: str | dict, child_docname: str) -> dict:
 		frappe.log_error(title=_("Package preview of an invoice row failed"))
 		covered = None
 	return covered or {}
+
+
+def validate_invoice_preview(doctype: str | None) -> None:
+	"""A preview is of a Sales or POS Invoice, for a user who may prepare one."""
+	if doctype not in point_of_sale.INVOICE_DOCTYPES:
+		frappe.throw(_("Preview needs a Sales Invoice or a POS Invoice"), frappe.ValidationError)
+	if not frappe.has_permission(doctype, "create") and not frappe.has_permission(doctype, "write"):
+		frappe.throw(_("Not permitted to prepare Sales Invoices"), frappe.PermissionError)
