@@ -17,20 +17,12 @@ frappe.ui.form.on("Customer", {
 		const customer = frm.doc.name;
 		package_bundles.get_customer_balances(customer).then((balances) => {
 			if (frm.doc.name !== customer) return;
-			frm.dashboard.parent.find(".package-bundles-balances").remove();
-			if (!balances.length) return;
-			const section = frm.dashboard.add_section(
-				package_bundles.balances_table(balances),
-				__("Prepaid Packages"),
-				"custom package-bundles-balances"
+			package_bundles.show_balances_section(
+				frm,
+				balances,
+				customer,
+				__("All balances of this customer")
 			);
-			const all_balances = `/app/package-balance?customer=${encodeURIComponent(customer)}`;
-			section.append(
-				`<div class="mt-2 small"><a href="${all_balances}">${__(
-					"All balances of this customer"
-				)}</a></div>`
-			);
-			frm.dashboard.show();
 		});
 	},
 });

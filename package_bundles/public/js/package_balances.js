@@ -102,3 +102,17 @@ package_bundles.get_patient_balances = function (patient) {
 		});
 	});
 };
+
+package_bundles.show_balances_section = function (frm, balances, customer, link_text) {
+	// the Customer and Patient forms: the live balances in the dashboard, and a link to all of them
+	frm.dashboard.parent.find(".package-bundles-balances").remove();
+	if (!balances.length) return;
+	const section = frm.dashboard.add_section(
+		package_bundles.balances_table(balances),
+		__("Prepaid Packages"),
+		"custom package-bundles-balances"
+	);
+	const all_balances = `/app/package-balance?customer=${encodeURIComponent(customer)}`;
+	section.append(`<div class="mt-2 small"><a href="${all_balances}">${link_text}</a></div>`);
+	frm.dashboard.show();
+};

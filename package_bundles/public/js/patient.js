@@ -28,21 +28,14 @@ frappe.ui.form.on("Patient", {
 		);
 		package_bundles.get_patient_balances(patient).then((balances) => {
 			if (frm.doc.name !== patient) return;
-			frm.dashboard.parent.find(".package-bundles-balances").remove();
-			if (!balances.length) return;
-			const section = frm.dashboard.add_section(
-				package_bundles.balances_table(balances),
-				__("Prepaid Packages"),
-				"custom package-bundles-balances"
+			package_bundles.show_balances_section(
+				frm,
+				balances,
+				customer,
+				__("All balances of this patient's customer, {0}", [
+					frappe.utils.escape_html(customer),
+				])
 			);
-			const all_balances = `/app/package-balance?customer=${encodeURIComponent(customer)}`;
-			section.append(
-				`<div class="mt-2 small"><a href="${all_balances}">${__(
-					"All balances of this patient's customer, {0}",
-					[frappe.utils.escape_html(customer)]
-				)}</a></div>`
-			);
-			frm.dashboard.show();
 		});
 	},
 });
