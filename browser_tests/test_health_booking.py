@@ -9,35 +9,15 @@ or practitioner are chosen, and again on the booked appointment.
 """
 
 import os
-import re
 
 import pytest
-from conftest import SHOTS
-from playwright.sync_api import expect, sync_playwright
-
-HEALTH_URL = os.environ.get("PACKAGE_BUNDLES_HEALTH_URL")
+from conftest import HEALTH_URL, SHOTS
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.skipif(
 	not HEALTH_URL,
 	reason="PACKAGE_BUNDLES_HEALTH_URL is not set (a bench serve of a site with Frappe Health)",
 )
-
-
-@pytest.fixture(scope="module")
-def health_page():
-	with sync_playwright() as playwright:
-		browser = playwright.chromium.launch(
-			executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
-			args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
-		)
-		page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
-		page.goto(f"{HEALTH_URL}/login")
-		page.fill("#login_email", "Administrator")
-		page.fill("#login_password", os.environ.get("PACKAGE_BUNDLES_ADMIN_PASSWORD", "admin"))
-		page.click(".btn-login")
-		page.wait_for_url(re.compile(r".*/app.*"), timeout=60_000)
-		yield page
-		browser.close()
 
 
 def make_scene(page) -> dict:
