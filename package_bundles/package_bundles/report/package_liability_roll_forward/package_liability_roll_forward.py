@@ -7,7 +7,8 @@ The schedule an auditor asks for under IFRS 15 / ASC 606: for a company and a pe
 item group or per package, the deferred revenue at the start, each kind of movement in the
 period, and the deferred revenue at the end. Every figure is a sum of the Package Ledger's
 signed changes of the liability (a sale adds to it, a redemption takes from it), so the
-closing equals the opening plus the movements; the summary checks the closing against the
+closing equals the opening plus the movements; breakage shows in three figures, recognized
+with use (the Proportional method), at expiry (the true-up) and reversed; the summary checks the closing against the
 GL balance of the packages' deferred revenue accounts at the period end. Each figure links
 to the ledger entries it sums, which name their vouchers.
 """
@@ -51,7 +52,12 @@ MOVEMENTS = (
 	("sold", (SALE,)),
 	("redeemed", (REDEMPTION, ROUNDING)),
 	("recognized_upon_purchase", (RECOGNITION, REFUND_REVERSAL)),
-	("breakage", (BREAKAGE, BREAKAGE_REVERSAL, BREAKAGE_WITH_USE, BREAKAGE_WITH_USE_REVERSAL)),
+	# breakage apart (issue 21): recognized with each use (Proportional method), the rest at
+	# expiry (the true-up; all of it under At expiry), and either given back (a return, a last
+	# use that needs it, an extension, a refund)
+	("breakage_with_use", (BREAKAGE_WITH_USE,)),
+	("breakage_at_expiry", (BREAKAGE,)),
+	("breakage_reversed", (BREAKAGE_REVERSAL, BREAKAGE_WITH_USE_REVERSAL)),
 	("refunded", (REFUND,)),
 	("returned", (RETURN,)),
 	("opening_imports", (OPENING,)),
@@ -90,7 +96,9 @@ def movement_labels() -> dict[str, str]:
 		"sold": _("Sold"),
 		"redeemed": _("Recognized on Redemption"),
 		"recognized_upon_purchase": _("Recognized upon Purchase"),
-		"breakage": _("Breakage"),
+		"breakage_with_use": _("Breakage with Use"),
+		"breakage_at_expiry": _("Breakage at Expiry"),
+		"breakage_reversed": _("Breakage Reversed"),
 		"refunded": _("Refunded"),
 		"returned": _("Returned"),
 		"opening_imports": _("Opening Balances Imported"),
