@@ -36,7 +36,7 @@ from package_bundles.tests.fixtures import (
 
 test_ignore = IGNORED_TEST_RECORDS
 
-MOVEMENT_FIELDS = [name for name, _events in roll_forward.MOVEMENTS]
+MOVEMENT_FIELDS = [name for name, _events, _direction in roll_forward.MOVEMENTS]
 
 
 def day(offset: int):
@@ -210,11 +210,18 @@ class TestPackageLiabilityRollForward(PackageTestCase):
 		self.assertEqual(rows[-1]["closing"], 280)
 
 	def test_every_event_that_moves_value_has_a_column(self):
-		covered = [event for _name, events in roll_forward.MOVEMENTS for event in events]
-		self.assertEqual(
-			set(EVENTS) - set(covered), {EXPIRY}
-		)  # an expiry moves units' availability, no value
-		self.assertEqual(len(covered), len(set(covered)))  # and none is counted in two columns
+		# each event, taking from deferred revenue or giving back to it, is summed by exactly one column
+		both = (roll_forward.TAKEN, roll_forward.GIVEN_BACK)
+		covered = [
+			(event, sign)
+			for _name, events, direction in roll_forward.MOVEMENTS
+			for event in events
+			for sign in ((direction,) if direction else both)
+		]
+		self.assertEqual(len(covered), len(set(covered)))  # none counted in two columns
+		# an expiry moves units' availability, no value
+		uncovered = {(event, sign) for event in EVENTS for sign in both} - set(covered)
+		self.assertEqual(uncovered, {(EXPIRY, sign) for sign in both})
 
 
 def short_balance(package) -> str:

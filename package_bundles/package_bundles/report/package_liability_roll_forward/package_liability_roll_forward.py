@@ -8,7 +8,7 @@ item group or per package, the deferred revenue at the start, each kind of movem
 period, and the deferred revenue at the end. Every figure is a sum of the Package Ledger's
 signed changes of the liability (a sale adds to it, a redemption takes from it), so the
 closing equals the opening plus the movements; breakage shows in three figures, recognized
-with use (the Proportional method), at expiry (the true-up) and reversed; the summary checks the closing against the
+with use (the Proportional method), at expiry (the true-up) and given back (reversed); the summary checks the closing against the
 GL balance of the packages' deferred revenue accounts at the period end. Each figure links
 to the ledger entries it sums, which name their vouchers.
 """
@@ -46,23 +46,32 @@ from package_bundles.package_bundles.report.package_report_filters import (
 	where_permitted,
 )
 
-# the movements of the period, in the schedule's order, and the ledger events each one sums
-# (reversing entries of an immutable ledger carry their event and net out in the same figure)
+# the movements of the period, in the schedule's order, the ledger events each one sums and,
+# where the figure takes only one direction of them, that direction of the deferred change
+# ("<": taken from deferred revenue, ">": given back to it). Reversing entries of an immutable
+# ledger carry their event and net out in the same figure, except breakage's (issue 21):
+# breakage recognized with use (the Proportional method) and at expiry (the true-up; all of
+# it under At expiry) are apart from breakage given back to deferred revenue, whatever gave
+# it back (a return, a later use that needs it, a refund, a cancel, an extension reversing a
+# true-up in a locked period); the re-booking of breakage given back (a cancelled return or
+# refund, on an immutable ledger) counts as breakage again.
+TAKEN, GIVEN_BACK = "<", ">"
 MOVEMENTS = (
-	("sold", (SALE,)),
-	("redeemed", (REDEMPTION, ROUNDING)),
-	("recognized_upon_purchase", (RECOGNITION, REFUND_REVERSAL)),
-	# breakage apart (issue 21): recognized with each use (Proportional method), the rest at
-	# expiry (the true-up; all of it under At expiry), and either given back (a return, a last
-	# use that needs it, an extension, a refund)
-	("breakage_with_use", (BREAKAGE_WITH_USE,)),
-	("breakage_at_expiry", (BREAKAGE,)),
-	("breakage_reversed", (BREAKAGE_REVERSAL, BREAKAGE_WITH_USE_REVERSAL)),
-	("refunded", (REFUND,)),
-	("returned", (RETURN,)),
-	("opening_imports", (OPENING,)),
+	("sold", (SALE,), None),
+	("redeemed", (REDEMPTION, ROUNDING), None),
+	("recognized_upon_purchase", (RECOGNITION, REFUND_REVERSAL), None),
+	("breakage_with_use", (BREAKAGE_WITH_USE, BREAKAGE_WITH_USE_REVERSAL), TAKEN),
+	("breakage_at_expiry", (BREAKAGE, BREAKAGE_REVERSAL), TAKEN),
+	(
+		"breakage_reversed",
+		(BREAKAGE, BREAKAGE_REVERSAL, BREAKAGE_WITH_USE, BREAKAGE_WITH_USE_REVERSAL),
+		GIVEN_BACK,
+	),
+	("refunded", (REFUND,), None),
+	("returned", (RETURN,), None),
+	("opening_imports", (OPENING,), None),
 )
-FIGURES = ("opening", *(name for name, _events in MOVEMENTS), "closing")
+FIGURES = ("opening", *(name for name, _events, _direction in MOVEMENTS), "closing")
 GROUP_FIELDS = {"Item Group": "item_group", "Prepaid Package": "prepaid_package"}
 
 
@@ -151,12 +160,20 @@ def get_rows(filters, currency: str, precision: int) -> list[dict]:
 	def summed(condition):
 		return Sum(Case().when(condition, Entry.deferred_change).else_(0))
 
+	def moved(events, direction):
+		condition = in_period & Entry.event.isin(events)
+		if direction == TAKEN:
+			condition &= Entry.deferred_change < 0
+		elif direction == GIVEN_BACK:
+			condition &= Entry.deferred_change > 0
+		return condition
+
 	query = (
 		frappe.qb.from_(Entry)
 		.select(
 			group.as_("group_value"),
 			summed(Entry.posting_date < filters.from_date).as_("opening"),
-			*[summed(in_period & Entry.event.isin(events)).as_(name) for name, events in MOVEMENTS],
+			*[summed(moved(events, direction)).as_(name) for name, events, direction in MOVEMENTS],
 			Sum(Entry.deferred_change).as_("closing"),
 		)
 		.where(Entry.company == filters.company)
@@ -214,8 +231,10 @@ def drilldown(filters, narrowed: dict) -> dict[str, dict]:
 		"opening": {**base, "posting_date": ["<", from_date]},
 		"closing": {**base, "posting_date": ["<=", to_date]},
 	}
-	for name, events in MOVEMENTS:
+	for name, events, direction in MOVEMENTS:
 		filters_by_figure[name] = {**base, "event": ["in", list(events)], "posting_date": period}
+		if direction:
+			filters_by_figure[name]["deferred_change"] = [direction, 0]
 	return filters_by_figure
 
 
@@ -223,7 +242,7 @@ def get_report_summary(total: dict | None, totals: dict | None, currency: str) -
 	labels = movement_labels()
 	opening = total["opening"] if total else 0
 	closing = total["closing"] if total else 0
-	movements = flt(sum(total[name] for name, _events in MOVEMENTS)) if total else 0
+	movements = flt(sum(total[name] for name, _events, _direction in MOVEMENTS)) if total else 0
 	return [
 		{"value": opening, "label": labels["opening"], "datatype": "Currency", "currency": currency},
 		{"value": movements, "label": _("Net Movements"), "datatype": "Currency", "currency": currency},
