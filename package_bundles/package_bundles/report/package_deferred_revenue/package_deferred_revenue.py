@@ -7,12 +7,17 @@ Read from the Package Ledger (dated movements), not from the balances' current
 state, so any past date can be asked. The summary reconciles the company's
 deferred revenue from packages with the deferred revenue account in the GL
 (SPEC §4, invariant 2).
+
+A line sold with the Proportional breakage method (issue 21) also shows the breakage it still
+expects: its allocation x the rate locked at sale, less the breakage already recognized with
+use, never below 0 nor above what is still deferred (0 under At expiry). It is a share of the
+deferred revenue, not a figure of its own in the GL.
 """
 
 import frappe
 from frappe import _
 from frappe.query_builder import Case, DocType
-from frappe.query_builder.functions import Max, Sum
+from frappe.query_builder.functions import Coalesce, Max, Round, Sum
 from frappe.utils import flt, getdate, today
 from pypika.terms import ExistsCriterion
 
@@ -37,7 +42,9 @@ RECOGNIZING_EVENTS = (
 	"Refund Recognition Reversal",
 )
 # breakage at expiry and, with the Proportional method, breakage recognized with use
-BREAKAGE_EVENTS = ("Breakage", "Breakage Reversal", "Breakage With Use", "Breakage With Use Reversal")
+BREAKAGE_WITH_USE_EVENTS = ("Breakage With Use", "Breakage With Use Reversal")
+BREAKAGE_EVENTS = ("Breakage", "Breakage Reversal", *BREAKAGE_WITH_USE_EVENTS)
+PROPORTIONAL = "Proportional"
 SUMMED_FIELDS = (
 	"qty_purchased",
 	"qty_redeemed",
@@ -47,6 +54,7 @@ SUMMED_FIELDS = (
 	"broken",
 	"refunded",
 	"deferred",
+	"expected_breakage",
 )
 
 
@@ -165,6 +173,14 @@ def get_columns() -> list[dict]:
 			"width": 120,
 		},
 		{
+			# the part of the deferred revenue a Proportional line expects to break (issue 21)
+			"label": _("Expected Breakage to Come"),
+			"fieldname": "expected_breakage",
+			"fieldtype": "Currency",
+			"options": "currency",
+			"width": 150,
+		},
+		{
 			"label": _("Currency"),
 			"fieldname": "currency",
 			"fieldtype": "Link",
@@ -188,7 +204,7 @@ def ledger_figures(Entry) -> list:
 		Sum(Case().when(is_sale | Entry.event.isin(REDEMPTION_EVENTS), Entry.qty_change).else_(0)).as_(
 			"qty_remaining"
 		),
-		Sum(Case().when(is_sale, Entry.deferred_change).else_(0)).as_("allocated"),
+		allocated_sum(Entry).as_("allocated"),
 		Sum(Case().when(Entry.event.isin(RECOGNIZING_EVENTS), Entry.revenue_change).else_(0)).as_(
 			"recognized"
 		),
@@ -196,6 +212,28 @@ def ledger_figures(Entry) -> list:
 		Sum(Case().when(Entry.event == "Refund", -Entry.deferred_change).else_(0)).as_("refunded"),
 		Sum(Entry.deferred_change).as_("deferred"),
 	]
+
+
+def allocated_sum(Entry):
+	return Sum(Case().when(Entry.event.isin(SALE_EVENTS), Entry.deferred_change).else_(0))
+
+
+def breakage_with_use_sum(Entry):
+	return Sum(Case().when(Entry.event.isin(BREAKAGE_WITH_USE_EVENTS), Entry.revenue_change).else_(0))
+
+
+def locked_rate(Balance):
+	"""The expected breakage rate (percent) the balance locked at sale; 0 under At expiry."""
+	return Case().when(Balance.breakage_method == PROPORTIONAL, Coalesce(Balance.breakage_rate, 0)).else_(0)
+
+
+def expected_breakage(allocated, rate, with_use, deferred, precision: int):
+	"""The breakage a line still expects: allocated x rate - breakage with use, within 0 and deferred.
+
+	One SQL expression for the lines and the summaries, so a summary is its lines summed.
+	"""
+	expected = Round(allocated * rate / 100, precision) - with_use
+	return Case().when(expected <= 0, 0).when(expected > deferred, deferred).else_(expected)
 
 
 def ledger_as_of(Entry, filters, summary: bool = False):
@@ -219,11 +257,21 @@ def get_lines(filters, currency: str) -> list[dict]:
 	"""One row per balance line sold on or before the date: its ledger summed up to that date."""
 	Entry = DocType("Package Ledger Entry")
 	Line = DocType("Package Balance Item")
+	Balance = DocType("Package Balance")
 	is_sale = Entry.event.isin(SALE_EVENTS)
+	expected = expected_breakage(
+		allocated_sum(Entry),
+		Max(locked_rate(Balance)),
+		breakage_with_use_sum(Entry),
+		Sum(Entry.deferred_change),
+		money_precision(filters.company),
+	)
 	query = (
 		ledger_as_of(Entry, filters)
 		.left_join(Line)
 		.on(Line.name == Entry.package_balance_item)
+		.left_join(Balance)
+		.on(Balance.name == Entry.package_balance)
 		.select(
 			Entry.customer,
 			Entry.package_balance,
@@ -232,6 +280,7 @@ def get_lines(filters, currency: str) -> list[dict]:
 			Max(Entry.item_code).as_("item_code"),
 			Max(Entry.item_group).as_("item_group"),
 			*ledger_figures(Entry),
+			expected.as_("expected_breakage"),
 		)
 		# a line exists on the date only once its sale is on the ledger
 		.groupby(Entry.customer, Entry.package_balance, Entry.package_balance_item)
@@ -256,7 +305,50 @@ def get_summary(filters, group_field: str, currency: str) -> list[dict]:
 		.groupby(group)
 		.orderby(group)
 	)
-	return finish_rows(query.run(as_dict=True), currency)
+	rows = query.run(as_dict=True)
+	expected = expected_breakage_by_group(filters, group_field)
+	for row in rows:
+		row.expected_breakage = expected.get(row[group_field], 0)
+	return finish_rows(rows, currency)
+
+
+def expected_breakage_by_group(filters, group_field: str) -> dict:
+	"""Each group's expected breakage to come, summed over its Proportional lines.
+
+	Each line is bounded by its own deferred revenue, so the lines are summed up first (a
+	query on the company's Proportional balances and their ledger rows) and then grouped.
+	"""
+	Entry = DocType("Package Ledger Entry")
+	Balance = DocType("Package Balance")
+	lines = apply_line_filters(
+		frappe.qb.from_(Balance)
+		.join(Entry)
+		.on(Entry.package_balance == Balance.name)
+		.select(
+			Max(Entry[group_field]).as_("group_value"),
+			allocated_sum(Entry).as_("allocated"),
+			Max(locked_rate(Balance)).as_("rate"),
+			breakage_with_use_sum(Entry).as_("with_use"),
+			Sum(Entry.deferred_change).as_("deferred"),
+		)
+		.where(Balance.company == filters.company)
+		.where(Balance.breakage_method == PROPORTIONAL)
+		.where(Entry.company == filters.company)
+		.where(Entry.posting_date <= filters.as_of_date)
+		.where(Entry.is_cancelled == 0)
+		.groupby(Entry.package_balance_item),
+		Entry,
+		filters,
+	)
+	expected = expected_breakage(
+		lines.allocated, lines.rate, lines.with_use, lines.deferred, money_precision(filters.company)
+	)
+	query = (
+		frappe.qb.from_(lines)
+		.select(lines.group_value, Sum(expected).as_("expected_breakage"))
+		.groupby(lines.group_value)
+	)
+	return {row.group_value: row.expected_breakage for row in query.run(as_dict=True)}
 
 
 def finish_rows(rows: list[dict], currency: str) -> list[dict]:
