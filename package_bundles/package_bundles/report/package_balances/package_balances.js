@@ -58,6 +58,10 @@ frappe.query_reports["Package Balances"] = {
 			const label = frappe.utils.escape_html(__(data.status));
 			return `<span class="indicator-pill ${color}">${label}</span>`;
 		}
+		if (column.fieldname === "breakage_method" && value) {
+			// At expiry or Proportional, as the balance locked it at sale
+			return frappe.utils.escape_html(__(value));
+		}
 		return default_formatter(value, row, column, data);
 	},
 };

@@ -1,7 +1,12 @@
 # Copyright (c) 2026, package_bundles developers and contributors
 # For license information, please see license.txt
 
-"""Package Balances: per customer, what each package they bought still holds and until when (SPEC §5)."""
+"""Package Balances: per customer, what each package they bought still holds and until when (SPEC §5).
+
+Each balance also shows the breakage terms it locked at sale (issue 21): the method, the
+expected breakage rate and where that rate came from (entered, proposed from history, or the
+company's default).
+"""
 
 import frappe
 from frappe import _
@@ -91,6 +96,19 @@ def get_columns() -> list[dict]:
 			"options": "Sales Invoice",
 			"width": 150,
 		},
+		{"label": _("Breakage Method"), "fieldname": "breakage_method", "fieldtype": "Data", "width": 120},
+		{
+			"label": _("Expected Breakage Rate"),
+			"fieldname": "breakage_rate",
+			"fieldtype": "Percent",
+			"width": 110,
+		},
+		{
+			"label": _("Breakage Rate Source"),
+			"fieldname": "breakage_rate_source",
+			"fieldtype": "Data",
+			"width": 260,
+		},
 		# why the expiry job could not expire the balance on its last try (it tries again)
 		{"label": _("Last Expiry Error"), "fieldname": "expiry_error", "fieldtype": "Data", "width": 220},
 		{
@@ -177,6 +195,9 @@ def get_balances(filters) -> list[dict]:
 			Balance.expiry_date,
 			Balance.total_deferred,
 			Balance.sales_invoice,
+			Balance.breakage_method,
+			Balance.breakage_rate,
+			Balance.breakage_rate_source,
 			Balance.expiry_error,
 		)
 		.orderby(Balance.customer)
