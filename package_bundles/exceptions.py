@@ -84,6 +84,22 @@ class BalanceReturnedError(PackageError):
 	pass
 
 
+class BalanceUpgradedError(PackageError):
+	"""The balance was exchanged for another package (issue 20)."""
+
+
+class BalanceTransferredError(PackageError):
+	"""Units of the balance left for another customer or package; that document is cancelled first."""
+
+
+class BalanceUsedUpError(PackageError):
+	pass
+
+
+class BalanceUponPurchaseError(PackageError):
+	"""An Upon Purchase balance defers nothing: there is no value to transfer or credit."""
+
+
 class BalanceStateError(PackageError):
 	"""An event the balance's state does not allow that no more specific class names."""
 
@@ -144,6 +160,21 @@ def refuse(error, balance: str, item_code: str | None = None, context: str | Non
 		engine.LineRedeemedError: (
 			BalanceAlreadyRedeemedError,
 			_("it has redemptions; cancel those invoices (and their credit notes) first"),
+		),
+		engine.LineUpgradedError: (
+			BalanceUpgradedError,
+			_("it was exchanged for another package; cancel the invoice that upgraded it first"),
+		),
+		engine.LineTransferredError: (
+			BalanceTransferredError,
+			_("units of it were transferred or upgraded; cancel that transfer or upgrade first"),
+		),
+		engine.LineUsedUpError: (BalanceUsedUpError, _("every unit of it is used; nothing is left to move")),
+		engine.UponPurchaseLineError: (
+			BalanceUponPurchaseError,
+			_(
+				"it recognized its revenue at purchase and defers nothing to move; refund it and sell the new package instead"
+			),
 		),
 		engine.RefundNotAllowedError: (
 			RefundNotAllowedError,

@@ -75,3 +75,38 @@ class UnpaidLineError(LineStateError):
 
 class LineReturnedError(LineStateError):
 	"""A redemption cannot be undone while a credit note has given part of it back."""
+
+
+class LineUpgradedError(LineStateError):
+	"""The balance was exchanged for another package: nothing more happens on it."""
+
+
+class LineTransferredError(LineStateError):
+	"""Units of the line left for another balance or package; that document is undone first."""
+
+
+class LineUsedUpError(LineStateError):
+	"""Every unit of the line is used: nothing is left to move."""
+
+
+class UponPurchaseLineError(LineStateError):
+	"""An Upon Purchase line recognized its revenue at sale: it has no deferred value to move."""
+
+
+class FreezeError(EngineError):
+	"""A freeze of a balance its dates do not allow."""
+
+
+class InvalidFreezePeriodError(FreezeError):
+	"""A freeze period that ends before it starts."""
+
+
+class FreezeOverlapError(FreezeError):
+	"""A freeze period that shares a day with another live freeze of the same balance.
+
+	``args[1]`` is the other period (engine.freeze.FreezePeriod).
+	"""
+
+
+class FreezeOverError(FreezeError):
+	"""An early unfreeze of a freeze that is over, or was unfrozen already: no days are left to give back."""

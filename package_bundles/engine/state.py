@@ -32,9 +32,13 @@ from package_bundles.engine.errors import (
 	LineRefundedError,
 	LineReturnedError,
 	LineStateError,
+	LineTransferredError,
+	LineUpgradedError,
+	LineUsedUpError,
 	OverRedemptionError,
 	RefundNotAllowedError,
 	UnpaidLineError,
+	UponPurchaseLineError,
 )
 from package_bundles.engine.money import ZERO, round_money, to_decimal
 from package_bundles.engine.recognition import recognized_value, reversal_value
@@ -54,6 +58,11 @@ EXPIRY = "Expiry"
 # Proportional method: breakage recognized with each use, and given back when a use needs it
 BREAKAGE_WITH_USE = "Breakage With Use"
 BREAKAGE_WITH_USE_REVERSAL = "Breakage With Use Reversal"
+# after the sale (issue 20): unused units and their deferred value leave a line for another
+# customer's balance (Transfer Out / Transfer In), or toward a new package's price (Upgrade)
+TRANSFER_OUT = "Transfer Out"
+TRANSFER_IN = "Transfer In"
+UPGRADE = "Upgrade"
 EVENTS = (
 	SALE,
 	OPENING,
@@ -68,6 +77,9 @@ EVENTS = (
 	EXPIRY,
 	BREAKAGE_WITH_USE,
 	BREAKAGE_WITH_USE_REVERSAL,
+	TRANSFER_OUT,
+	TRANSFER_IN,
+	UPGRADE,
 )
 
 # what a movement's revenue side is: recognized by use, or broken (at expiry, or with use)
@@ -75,14 +87,19 @@ RECOGNIZING = frozenset({RECOGNITION, REDEMPTION, RETURN, ROUNDING, REFUND_REVER
 BREAKING_WITH_USE = frozenset({BREAKAGE_WITH_USE, BREAKAGE_WITH_USE_REVERSAL})
 BREAKING_AT_EXPIRY = frozenset({BREAKAGE, BREAKAGE_REVERSAL})
 BREAKING = BREAKING_AT_EXPIRY | BREAKING_WITH_USE
-SELLING = frozenset({SALE, OPENING})
+SELLING = frozenset({SALE, OPENING, TRANSFER_IN})
 USING = frozenset({REDEMPTION, RETURN})
+# units and value that left the line for another balance or a new package (not used, not refunded)
+MOVING_OUT = frozenset({TRANSFER_OUT, UPGRADE})
 
 # accounting roles a posting moves value between; the app maps them to accounts
 DEFERRED = "deferred"
 INCOME = "income"
 BREAKAGE_INCOME = "breakage"
 OPENING_ACCOUNT = "opening"
+# the deferred revenue of the balance on the other side of a transfer (the app nets it away
+# when both sides sit on the same account and dimensions)
+OTHER_DEFERRED = "other deferred"
 
 # balance statuses
 AWAITING_PAYMENT = "Awaiting Payment"
@@ -91,7 +108,9 @@ EXHAUSTED = "Exhausted"
 EXPIRED = "Expired"
 REFUNDED = "Refunded"
 CANCELLED = "Cancelled"
-STATUSES = (AWAITING_PAYMENT, ACTIVE, EXHAUSTED, EXPIRED, REFUNDED, CANCELLED)
+UPGRADED = "Upgraded"
+TRANSFERRED = "Transferred"
+STATUSES = (AWAITING_PAYMENT, ACTIVE, EXHAUSTED, EXPIRED, REFUNDED, CANCELLED, UPGRADED, TRANSFERRED)
 
 # kinds of voucher a Cancel undoes; each has its own refusals
 CANCEL_REDEMPTION = "redemption"
@@ -99,7 +118,18 @@ CANCEL_RETURN = "return"
 CANCEL_REFUND = "refund"
 CANCEL_PURCHASE = "purchase"
 CANCEL_EXTENSION = "extension"
-CANCEL_KINDS = (CANCEL_REDEMPTION, CANCEL_RETURN, CANCEL_REFUND, CANCEL_PURCHASE, CANCEL_EXTENSION)
+# the source side of a transfer, and an upgrade; a transfer's receiving side is a purchase
+CANCEL_TRANSFER = "transfer"
+CANCEL_UPGRADE = "upgrade"
+CANCEL_KINDS = (
+	CANCEL_REDEMPTION,
+	CANCEL_RETURN,
+	CANCEL_REFUND,
+	CANCEL_PURCHASE,
+	CANCEL_EXTENSION,
+	CANCEL_TRANSFER,
+	CANCEL_UPGRADE,
+)
 
 
 @dataclass(frozen=True)
@@ -152,13 +182,28 @@ class LineState:
 	# recognized with use under it
 	breakage_rate: Decimal = ZERO
 	broken_with_use: Decimal = ZERO
+	# units and value moved out to another balance or toward a new package; ``upgrades`` marks
+	# a line exchanged for another package
+	qty_moved_out: Decimal = ZERO
+	moved_out: Decimal = ZERO
+	upgrades: int = 0
 
 	def __post_init__(self):
 		object.__setattr__(self, "breakage_rate", validate_breakage_rate(self.breakage_rate))
 
 	@property
 	def deferred(self) -> Decimal:
-		return self.allocated - self.recognized - self.broken - self.refunded
+		return self.allocated - self.recognized - self.broken - self.refunded - self.moved_out
+
+	@property
+	def qty_held(self) -> Decimal:
+		"""Units the line still answers for: purchased, less what moved out."""
+		return self.qty_purchased - self.qty_moved_out
+
+	@property
+	def held_allocation(self) -> Decimal:
+		"""The allocation its held units carry: what use recognizes by cumulative rounding."""
+		return self.allocated - self.moved_out
 
 	@property
 	def broken_at_expiry(self) -> Decimal:
@@ -181,12 +226,17 @@ class LineState:
 		):
 			return ZERO
 		expected = expected_breakage(self.recognized, self.breakage_rate, self.precision)
-		room = self.allocated - self.recognized - self.refunded - self.broken_at_expiry
+		room = self.held_allocation - self.recognized - self.refunded - self.broken_at_expiry
 		return max(min(expected, room), ZERO)
 
 	@property
+	def unused_deferred(self) -> Decimal:
+		"""The deferred value the unused units carry, breakage recognized ahead of use included."""
+		return self.deferred + self.broken_with_use
+
+	@property
 	def qty_remaining(self) -> Decimal:
-		return self.qty_purchased - self.qty_redeemed
+		return self.qty_held - self.qty_redeemed
 
 	@property
 	def is_sold(self) -> bool:
@@ -205,17 +255,21 @@ class LineState:
 		return self.qty_redeemed > 0
 
 	@property
+	def is_upgraded(self) -> bool:
+		return self.upgrades > 0
+
+	@property
 	def consumed_value(self) -> Decimal:
 		"""What the units used so far are worth by cumulative rounding."""
-		if not self.qty_purchased:
+		if not self.qty_held:
 			return ZERO
-		return recognized_value(self.allocated, self.qty_purchased, self.qty_redeemed, self.precision)
+		return recognized_value(self.held_allocation, self.qty_held, self.qty_redeemed, self.precision)
 
 	@property
 	def unused_value(self) -> Decimal:
 		"""What a refund of this line gives back: the value its unused units still carry."""
 		if self.upon_purchase:
-			return self.allocated - self.refunded - self.consumed_value
+			return self.held_allocation - self.refunded - self.consumed_value
 		return self.deferred + self.broken
 
 	def with_movement(self, movement: Movement) -> "LineState":
@@ -226,6 +280,11 @@ class LineState:
 			changes["sales"] = self.sales + movement.count
 		elif movement.event in USING:
 			changes["qty_redeemed"] -= movement.qty
+		elif movement.event in MOVING_OUT:
+			changes["qty_moved_out"] = self.qty_moved_out - movement.qty
+			changes["moved_out"] = self.moved_out - movement.deferred
+			if movement.event == UPGRADE:
+				changes["upgrades"] = self.upgrades + movement.count
 		if movement.event in RECOGNIZING:
 			changes["recognized"] = self.recognized + movement.revenue
 		elif movement.event in BREAKING:
@@ -275,6 +334,8 @@ def invariant_violations(state: LineState) -> list[str]:
 		"broken",
 		"refunded",
 		"broken_with_use",
+		"qty_moved_out",
+		"moved_out",
 	):
 		if getattr(state, name) < 0:
 			problems.append(f"{name} is negative ({getattr(state, name)})")
@@ -284,11 +345,13 @@ def invariant_violations(state: LineState) -> list[str]:
 		problems.append(f"deferred is negative ({state.deferred})")
 	if state.broken_at_expiry < 0:
 		problems.append(f"broken with use ({state.broken_with_use}) exceeds broken ({state.broken})")
-	for name in ("sales", "redemptions", "refunds", "expiries"):
+	for name in ("sales", "redemptions", "refunds", "expiries", "upgrades"):
 		if getattr(state, name) < 0:
 			problems.append(f"{name} marker is negative")
 	if state.refunds > 1:
 		problems.append("refunded more than once")
+	if state.upgrades > 1:
+		problems.append("upgraded more than once")
 	if (
 		state.is_sold
 		and not state.is_refunded
@@ -313,7 +376,12 @@ def balance_status(lines: Sequence[LineState], paid: bool | None = None) -> str:
 		return CANCELLED
 	if any(line.is_refunded for line in lines):
 		return REFUNDED
+	if any(line.is_upgraded for line in lines):
+		return UPGRADED
 	if sum((line.qty_remaining for line in lines), ZERO) <= 0:
+		# every unit gone: used (Exhausted), or given to another customer without any use
+		if not any(line.is_used for line in lines) and any(line.qty_moved_out for line in lines):
+			return TRANSFERRED
 		return EXHAUSTED
 	if any(line.is_expired for line in lines):
 		return EXPIRED
@@ -374,6 +442,26 @@ class Break:
 
 
 @dataclass(frozen=True)
+class TransferOut:
+	"""Give ``qty`` unused units, and the deferred value they carry, to another customer's balance."""
+
+	qty: Decimal
+
+
+@dataclass(frozen=True)
+class TransferIn:
+	"""A line of the receiving balance, sold by a transfer: ``qty`` units worth ``allocated``."""
+
+	allocated: Decimal
+	qty: Decimal
+
+
+@dataclass(frozen=True)
+class Upgrade:
+	"""Exchange the line for another package: its unused deferred value is credited toward it."""
+
+
+@dataclass(frozen=True)
 class Cancel:
 	"""Undo a voucher's own movements on this line; ``kind`` says what the voucher was."""
 
@@ -422,6 +510,81 @@ def _require_live(state: LineState, action: str) -> None:
 		raise LineCancelledError(f"Cannot {action}: the purchase of this balance was cancelled")
 	if state.is_refunded:
 		raise LineRefundedError(f"Cannot {action}: this balance was refunded")
+	if state.is_upgraded:
+		raise LineUpgradedError(f"Cannot {action}: this balance was exchanged for another package")
+
+
+def _require_movable(state: LineState, action: str) -> None:
+	"""What a transfer and an upgrade ask of the line their value leaves."""
+	_require_live(state, action)
+	if state.is_expired:
+		raise LineExpiredError(f"Cannot {action}: this balance has expired")
+	if not state.paid:
+		raise UnpaidLineError(f"Cannot {action}: the purchase of this balance is not paid")
+	if state.upon_purchase:
+		raise UponPurchaseLineError(
+			f"Cannot {action}: this balance recognized its revenue at purchase and defers nothing"
+		)
+
+
+def _moving_out(state: LineState, event: str, qty: Decimal) -> Transition:
+	"""``qty`` unused units leave the line with their share of its unused deferred value.
+
+	Breakage recognized ahead of use goes back to deferred first, so what leaves is the whole
+	value the units carry; what stays recognizes its own breakage again from the use it keeps.
+	"""
+	movements, postings = [], []
+	if state.broken_with_use:
+		movements.append(
+			Movement(BREAKAGE_WITH_USE_REVERSAL, ZERO, state.broken_with_use, -state.broken_with_use)
+		)
+		postings.append(Posting(BREAKAGE_INCOME, DEFERRED, state.broken_with_use))
+	unused = state.unused_deferred
+	value = (
+		unused
+		if qty == state.qty_remaining
+		else round_money(unused * qty / state.qty_remaining, state.precision)
+	)
+	movements.append(Movement(event, -qty, -value, ZERO))
+	if event == TRANSFER_OUT:
+		postings.append(Posting(DEFERRED, OTHER_DEFERRED, value))
+	breakage, breakage_postings = _breakage_with_use(apply(state, movements))
+	return _moved(state, [*movements, *breakage], [*postings, *breakage_postings])
+
+
+def _transfer_out(state: LineState, event: TransferOut) -> Transition:
+	_require_movable(state, "transfer")
+	qty = to_decimal(event.qty)
+	if qty <= 0:
+		raise InvalidQuantityError(f"Quantity transferred must be greater than zero, not {qty}")
+	if state.qty_remaining <= 0:
+		raise LineUsedUpError("Cannot transfer: every unit of this balance line is used")
+	if qty > state.qty_remaining:
+		raise OverRedemptionError(f"Cannot transfer {qty}: only {state.qty_remaining} left")
+	return _moving_out(state, TRANSFER_OUT, qty)
+
+
+def _transfer_in(state: LineState, event: TransferIn) -> Transition:
+	if state.is_sold:
+		raise LineStateError("This balance line is already sold")
+	qty, allocated = to_decimal(event.qty), round_money(to_decimal(event.allocated), state.precision)
+	if qty <= 0:
+		raise InvalidQuantityError(f"Quantity transferred must be greater than zero, not {qty}")
+	if allocated < 0:
+		raise LineStateError(f"Value transferred cannot be negative, not {allocated}")
+	return _moved(
+		state, [Movement(TRANSFER_IN, qty, allocated)], [Posting(OTHER_DEFERRED, DEFERRED, allocated)]
+	)
+
+
+def _upgrade(state: LineState, event: Upgrade) -> Transition:
+	"""All the unused units leave toward the new package; the invoice that sells it moves the value."""
+	_require_movable(state, "upgrade")
+	result = _moving_out(state, UPGRADE, state.qty_remaining)
+	if state.qty_remaining > 0:
+		return result
+	# a used-up line is exchanged too (nothing to credit): its marker goes with the balance
+	return _moved(state, [Movement(UPGRADE)])
 
 
 def _sell(state: LineState, event: Sell) -> Transition:
@@ -466,7 +629,7 @@ def _redeem(state: LineState, event: Redeem) -> Transition:
 	value = ZERO
 	if not state.upon_purchase:
 		target = recognized_value(
-			state.allocated, state.qty_purchased, state.qty_redeemed + qty, state.precision
+			state.held_allocation, state.qty_held, state.qty_redeemed + qty, state.precision
 		)
 		# breakage recognized ahead gives way to a use: the use is never made smaller by it
 		value = min(max(target - state.recognized, ZERO), state.deferred + state.broken_with_use)
@@ -550,6 +713,15 @@ def _cancel(state: LineState, event: Cancel) -> Transition:
 		)
 	if event.kind == CANCEL_PURCHASE and state.redemptions > 0:
 		raise LineRedeemedError("This balance has redemptions; cancel those invoices first")
+	if event.kind == CANCEL_PURCHASE and state.qty_moved_out > 0:
+		raise LineTransferredError(
+			"Units of this balance were transferred or upgraded; cancel that document first"
+		)
+	if state.is_upgraded and event.kind != CANCEL_UPGRADE:
+		raise LineUpgradedError(
+			"This balance was exchanged for another package after this voucher; cancel that invoice "
+			"first, or what this voucher gives back would sit on a balance nothing can use"
+		)
 	after = apply(state, undone)
 	if event.kind == CANCEL_REDEMPTION and (after.qty_redeemed < 0 or after.recognized < 0):
 		raise LineReturnedError(
@@ -562,7 +734,7 @@ def _cancel(state: LineState, event: Cancel) -> Transition:
 	# the postings that undo the voucher are its own, cancelled with it: no new posting, except
 	# that the breakage recognized with use follows the use the line is left with
 	breakage, breakage_postings = [], []
-	if event.kind in (CANCEL_REDEMPTION, CANCEL_RETURN):
+	if event.kind in (CANCEL_REDEMPTION, CANCEL_RETURN, CANCEL_TRANSFER, CANCEL_UPGRADE):
 		breakage, breakage_postings = _breakage_with_use(after)
 		after = apply(after, breakage)
 	if after.deferred < 0:
@@ -600,5 +772,8 @@ _HANDLERS = {
 	Refund: _refund,
 	Expire: _expire,
 	Break: _break,
+	TransferOut: _transfer_out,
+	TransferIn: _transfer_in,
+	Upgrade: _upgrade,
 	Cancel: _cancel,
 }

@@ -30,6 +30,8 @@ LINE_STATE_FIELDS = (
 	"breakage_amount",
 	"breakage_with_use_amount",
 	"refunded_amount",
+	"qty_moved_out",
+	"moved_out_amount",
 )
 BALANCE_STATE_FIELDS = (
 	"status",
@@ -187,6 +189,8 @@ def line_values(state: engine.LineState) -> dict:
 		"breakage_amount": flt(state.broken),
 		"breakage_with_use_amount": flt(state.broken_with_use),
 		"refunded_amount": flt(state.refunded),
+		"qty_moved_out": flt(state.qty_moved_out),
+		"moved_out_amount": flt(state.moved_out),
 	}
 
 

@@ -65,7 +65,7 @@ class PackageBalance(Document):
 		revenue_recognition: DF.Literal["Upon Consumption", "Upon Purchase"]
 		sales_invoice: DF.DynamicLink | None
 		sales_invoice_item: DF.Data | None
-		status: DF.Literal["Awaiting Payment", "Active", "Exhausted", "Expired", "Refunded", "Cancelled"]
+		status: DF.Literal["Awaiting Payment", "Active", "Exhausted", "Expired", "Refunded", "Cancelled", "Upgraded", "Transferred"]
 		total_allocated: DF.Currency
 		total_broken: DF.Currency
 		total_deferred: DF.Currency

@@ -23,9 +23,11 @@ class PackageBalanceItem(Document):
 		item_code: DF.Link | None
 		item_group: DF.Link | None
 		item_name: DF.Data | None
+		moved_out_amount: DF.Currency
 		parent: DF.Data
 		parentfield: DF.Data
 		parenttype: DF.Data
+		qty_moved_out: DF.Float
 		qty_purchased: DF.Float
 		qty_redeemed: DF.Float
 		qty_remaining: DF.Float
