@@ -44,6 +44,10 @@ POSTED_BY_APP = frozenset(
 		events.BREAKAGE_REVERSAL,
 		events.BREAKAGE_WITH_USE,
 		events.BREAKAGE_WITH_USE_REVERSAL,
+		# a transfer's Journal Entry, only where the two balances defer on different accounts or
+		# dimensions (on the same ones the two sides net to nothing and no entry is made)
+		events.TRANSFER_OUT,
+		events.TRANSFER_IN,
 	}
 )
 # movements whose revenue side is the breakage income account (at expiry, or with use)
@@ -95,9 +99,13 @@ class LedgerPosting:
 		income: AccountKey | None = None,
 		fallback: AccountKey | None = None,
 		context: str | None = None,
+		other_deferred: AccountKey | None = None,
 		**entry_values,
 	) -> engine.Transition:
-		"""Run one event on a line; refused (translated, specific) before anything is written."""
+		"""Run one event on a line; refused (translated, specific) before anything is written.
+
+		``other_deferred``: for a transfer, the deferred revenue key of the balance on its other side.
+		"""
 		line = self.lines[line_name]
 		try:
 			result = engine.transition(self.states[line_name], event)
@@ -141,6 +149,7 @@ class LedgerPosting:
 				events.BREAKAGE_INCOME: lambda event=event: breakage(event),
 				# only an opening import posts against the company's temporary opening account
 				events.OPENING_ACCOUNT: lambda: self.opening_key(line),
+				events.OTHER_DEFERRED: lambda: other_deferred or self.deferred_key(line),
 			}
 			self.journal.append(engine.Entry(keys[posting.debit](), keys[posting.credit](), posting.amount))
 		return result
@@ -223,6 +232,10 @@ CANCEL_KIND_BY_EVENT = {
 	# movement decides the kind
 	events.BREAKAGE_WITH_USE: events.CANCEL_REDEMPTION,
 	events.BREAKAGE_WITH_USE_REVERSAL: events.CANCEL_REDEMPTION,
+	# a transfer's receiving line was sold by it; its giving line and an upgrade are undone as such
+	events.TRANSFER_IN: events.CANCEL_PURCHASE,
+	events.TRANSFER_OUT: events.CANCEL_TRANSFER,
+	events.UPGRADE: events.CANCEL_UPGRADE,
 }
 
 
@@ -231,6 +244,8 @@ def cancel_kind(movements) -> str:
 	kinds = {CANCEL_KIND_BY_EVENT[m.event] for m in movements}
 	for kind in (
 		events.CANCEL_PURCHASE,
+		events.CANCEL_UPGRADE,
+		events.CANCEL_TRANSFER,
 		events.CANCEL_REFUND,
 		events.CANCEL_RETURN,
 		events.CANCEL_REDEMPTION,

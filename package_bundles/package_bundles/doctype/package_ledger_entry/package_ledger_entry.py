@@ -46,6 +46,9 @@ class PackageLedgerEntry(Document):
 			"Expiry",
 			"Breakage With Use",
 			"Breakage With Use Reversal",
+			"Transfer Out",
+			"Transfer In",
+			"Upgrade",
 		]
 		income_account: DF.Link | None
 		is_cancelled: DF.Check
