@@ -6,7 +6,9 @@
 The schedule an auditor asks for under IFRS 15 / ASC 606: for a company and a period, per
 item group or per package, the deferred revenue at the start, each kind of movement in the
 period, and the deferred revenue at the end. Every figure is a sum of the Package Ledger's
-signed changes of the liability (a sale adds to it, a redemption takes from it), so the
+signed changes of the liability (a sale adds to it, a redemption takes from it; a transfer
+between customers shows out on one row and in on another, an upgrade's credit leaves the old
+package's row while the new package's sale adds its whole price), so the
 closing equals the opening plus the movements; breakage shows in three figures, recognized
 with use (the Proportional method), at expiry (the true-up) and given back (reversed); the summary checks the closing against the
 GL balance of the packages' deferred revenue accounts at the period end. Each figure links
@@ -32,6 +34,9 @@ from package_bundles.engine.state import (
 	RETURN,
 	ROUNDING,
 	SALE,
+	TRANSFER_IN,
+	TRANSFER_OUT,
+	UPGRADE,
 )
 from package_bundles.package_bundles.report.package_deferred_revenue.package_deferred_revenue import (
 	get_totals,
@@ -70,6 +75,11 @@ MOVEMENTS = (
 	("refunded", (REFUND,), None),
 	("returned", (RETURN,), None),
 	("opening_imports", (OPENING,), None),
+	# after the sale (issue 20): deferred revenue that moved between customers' balances, and
+	# the unused value of exchanged balances credited toward the new packages' prices
+	("transferred_in", (TRANSFER_IN,), None),
+	("transferred_out", (TRANSFER_OUT,), None),
+	("credited_to_upgrades", (UPGRADE,), None),
 )
 FIGURES = ("opening", *(name for name, _events, _direction in MOVEMENTS), "closing")
 GROUP_FIELDS = {"Item Group": "item_group", "Prepaid Package": "prepaid_package"}
@@ -111,6 +121,9 @@ def movement_labels() -> dict[str, str]:
 		"refunded": _("Refunded"),
 		"returned": _("Returned"),
 		"opening_imports": _("Opening Balances Imported"),
+		"transferred_in": _("Transferred In"),
+		"transferred_out": _("Transferred Out"),
+		"credited_to_upgrades": _("Credited to Upgrades"),
 		"closing": _("Closing Deferred"),
 	}
 
