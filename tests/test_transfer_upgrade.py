@@ -148,6 +148,16 @@ def test_cancelling_the_transfer_gives_the_units_back_and_the_purchase_waits_for
 	assert back.state == sold()
 
 
+def test_a_line_that_gave_units_away_refunds_only_its_remainder_and_only_where_allowed():
+	out = transition(sold(), TransferOut(D(1))).state
+
+	with pytest.raises(S.RefundNotAllowedError):
+		transition(out, Refund())
+	refund = transition(out, Refund(allow_used=True))
+	assert refund.movements[-1].deferred == D("-405.00")
+	assert refund.state.deferred == ZERO
+
+
 def test_the_receiving_line_cannot_be_taken_back_once_it_was_used():
 	received = transition(LineState(precision=2), TransferIn(D("270.00"), D(2)))
 	used = transition(received.state, Redeem(D(1))).state

@@ -666,6 +666,9 @@ def _refund(state: LineState, event: Refund) -> Transition:
 	_require_live(state, "refund")
 	if state.is_used and not event.allow_used:
 		raise RefundNotAllowedError("A package with redemptions cannot be refunded")
+	if state.qty_moved_out and not event.allow_used:
+		# like a partly used package: only its unused remainder, where the settings allow that
+		raise RefundNotAllowedError("A package whose units were transferred cannot be refunded")
 	movements, postings = [], []
 	with_use, at_expiry = state.broken_with_use, state.broken_at_expiry
 	if with_use:

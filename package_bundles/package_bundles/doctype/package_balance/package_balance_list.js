@@ -11,6 +11,8 @@ frappe.listview_settings["Package Balance"] = {
 			Expired: "red",
 			Refunded: "gray",
 			Cancelled: "red",
+			Upgraded: "blue",
+			Transferred: "blue",
 		};
 		if (doc.status in colors) {
 			return [__(doc.status), colors[doc.status], "status,=," + doc.status];
