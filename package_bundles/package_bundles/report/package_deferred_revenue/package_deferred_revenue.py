@@ -33,7 +33,12 @@ from package_bundles.package_bundles.report.package_report_filters import (
 )
 
 REDEMPTION_EVENTS = ("Redemption", "Redemption Return")
-SALE_EVENTS = ("Sale", "Opening")
+# a transfer's receiving line is sold by it (issue 20)
+SALE_EVENTS = ("Sale", "Opening", "Transfer In")
+# units and value that left a line for another customer or a new package: the line's purchase
+# and allocation are what it still holds, so allocated = recognized + broken + refunded + deferred
+MOVED_OUT_EVENTS = ("Transfer Out", "Upgrade")
+HELD_EVENTS = (*SALE_EVENTS, *MOVED_OUT_EVENTS)
 RECOGNIZING_EVENTS = (
 	"Recognition Upon Purchase",
 	"Redemption",
@@ -197,7 +202,7 @@ def get_summary_columns(filters) -> list[dict]:
 
 def ledger_figures(Entry) -> list:
 	"""A line's figures as sums of its ledger rows (the same sums serve a summary group)."""
-	is_sale = Entry.event.isin(SALE_EVENTS)
+	is_sale = Entry.event.isin(HELD_EVENTS)
 	return [
 		Sum(Case().when(is_sale, Entry.qty_change).else_(0)).as_("qty_purchased"),
 		Sum(Case().when(Entry.event.isin(REDEMPTION_EVENTS), -Entry.qty_change).else_(0)).as_("qty_redeemed"),
@@ -215,7 +220,7 @@ def ledger_figures(Entry) -> list:
 
 
 def allocated_sum(Entry):
-	return Sum(Case().when(Entry.event.isin(SALE_EVENTS), Entry.deferred_change).else_(0))
+	return Sum(Case().when(Entry.event.isin(HELD_EVENTS), Entry.deferred_change).else_(0))
 
 
 def breakage_with_use_sum(Entry):
