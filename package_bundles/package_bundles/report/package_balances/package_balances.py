@@ -5,7 +5,8 @@
 
 Each balance also shows the breakage terms it locked at sale (issue 21): the method, the
 expected breakage rate and where that rate came from (entered, proposed from history, or the
-company's default).
+company's default). After the sale (issue 20) it shows the freeze a balance is in or is due for,
+the other customers it is shared with, and the units that left it by transfer or upgrade.
 """
 
 import frappe
@@ -46,6 +47,7 @@ def execute(filters=None):
 		return get_summary_columns(filters), get_summary(filters, group_field)
 	balances = get_balances(filters)
 	attach_items(balances, get_balance_items(filters))
+	attach_sharers(balances, get_sharers(filters))
 	currency = company_currency(filters.company)
 	for balance in balances:
 		balance.currency = currency
@@ -82,6 +84,11 @@ def get_columns() -> list[dict]:
 		{"label": _("Units Purchased"), "fieldname": "units_purchased", "fieldtype": "Float", "width": 110},
 		{"label": _("Units Remaining"), "fieldname": "units_remaining", "fieldtype": "Float", "width": 110},
 		{"label": _("Remaining Items"), "fieldname": "remaining_items", "fieldtype": "Data", "width": 260},
+		# units given to another customer by a transfer, or exchanged toward another package
+		{"label": _("Units Moved Out"), "fieldname": "units_moved_out", "fieldtype": "Float", "width": 110},
+		{"label": _("Frozen From"), "fieldname": "frozen_from", "fieldtype": "Date", "width": 100},
+		{"label": _("Frozen Until"), "fieldname": "frozen_until", "fieldtype": "Date", "width": 100},
+		{"label": _("Shared With"), "fieldname": "shared_with", "fieldtype": "Data", "width": 200},
 		{
 			"label": _("Deferred"),
 			"fieldname": "total_deferred",
@@ -199,6 +206,8 @@ def get_balances(filters) -> list[dict]:
 			Balance.breakage_rate,
 			Balance.breakage_rate_source,
 			Balance.expiry_error,
+			Balance.frozen_from,
+			Balance.frozen_until,
 		)
 		.orderby(Balance.customer)
 		# balances without an expiry date last
@@ -217,12 +226,44 @@ def get_balance_items(filters) -> list[dict]:
 		frappe.qb.from_(Item)
 		.join(Balance)
 		.on(Balance.name == Item.parent)
-		.select(Item.parent, Item.item_code, Item.item_name, Item.qty_purchased, Item.qty_remaining)
+		.select(
+			Item.parent,
+			Item.item_code,
+			Item.item_name,
+			Item.qty_purchased,
+			Item.qty_remaining,
+			Item.qty_moved_out,
+		)
 		.where(Item.parenttype == "Package Balance")
 		.orderby(Item.parent)
 		.orderby(Item.idx)
 	)
 	return apply_balance_filters(query, Balance, filters).run(as_dict=True)
+
+
+def get_sharers(filters) -> list[dict]:
+	"""The other customers each balance shown is shared with, in one query."""
+	Balance = DocType("Package Balance")
+	Sharer = DocType("Package Balance Sharer")
+	query = (
+		frappe.qb.from_(Sharer)
+		.join(Balance)
+		.on(Balance.name == Sharer.parent)
+		.select(Sharer.parent, Sharer.customer, Sharer.customer_name)
+		.where(Sharer.parenttype == "Package Balance")
+		.where(Sharer.parentfield == "sharers")
+		.orderby(Sharer.parent)
+		.orderby(Sharer.idx)
+	)
+	return apply_balance_filters(query, Balance, filters).run(as_dict=True)
+
+
+def attach_sharers(balances: list[dict], sharers: list[dict]) -> None:
+	names_by_balance: dict[str, list[str]] = {}
+	for sharer in sharers:
+		names_by_balance.setdefault(sharer.parent, []).append(sharer.customer_name or sharer.customer)
+	for balance in balances:
+		balance.shared_with = ", ".join(names_by_balance.get(balance.package_balance, []))
 
 
 def apply_balance_filters(query, Balance, filters):
@@ -249,6 +290,9 @@ def attach_items(balances: list[dict], items: list[dict]) -> None:
 		)
 		balance.units_remaining = flt(
 			sum(float(item.qty_remaining or 0) for item in own_items), QTY_PRECISION
+		)
+		balance.units_moved_out = flt(
+			sum(float(item.qty_moved_out or 0) for item in own_items), QTY_PRECISION
 		)
 		balance.remaining_items = remaining_items_text(own_items, line_template)
 
