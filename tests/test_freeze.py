@@ -114,6 +114,10 @@ def test_the_balance_shows_the_live_or_next_period():
 	assert engine.current_or_next([later, past, live], date(2026, 3, 15)) == live
 	assert engine.current_or_next([later, past, live], date(2026, 3, 31)) == later
 	assert engine.current_or_next([past], date(2026, 3, 31)) is None
+	# with none ahead, the one that ended last stays on record (a late invoice dated in it is refused)
+	assert engine.period_on_record([later, past, live], date(2026, 3, 15)) == live
+	assert engine.period_on_record([past, live], date(2026, 4, 15)) == live
+	assert engine.period_on_record([engine.unfreeze(live, date(2026, 2, 1))], date(2026, 4, 15)) is None
 
 
 # -- properties ----------------------------------------------------------------------------
@@ -249,6 +253,7 @@ class BalanceFreezes(RuleBasedStateMachine):
 		shown = engine.current_or_next(self.live, self.today)
 		if shown is not None:
 			assert shown.last_frozen_day >= self.today
+			assert engine.period_on_record(self.live, self.today) == shown
 		assert engine.is_frozen_on(self.live, self.today) == (
 			shown is not None and shown.from_date <= self.today
 		)

@@ -59,6 +59,7 @@ from package_bundles.engine.freeze import (
 	frozen_days,
 	is_frozen_on,
 	overlapping,
+	period_on_record,
 	unfreeze,
 	unused_days,
 	validate_freeze_period,

@@ -136,3 +136,16 @@ def current_or_next(periods, today: date) -> FreezePeriod | None:
 	"""The live period that freezes today or starts later, the earliest first; what a balance shows."""
 	ahead = [p for p in periods if p.last_frozen_day is not None and p.last_frozen_day >= today]
 	return min(ahead, key=lambda p: (p.from_date, p.to_date), default=None)
+
+
+def period_on_record(periods, today: date) -> FreezePeriod | None:
+	"""The period a balance keeps on record: the live or next one, else the one that ended last.
+
+	A balance holds one period of its own (frozen from / until), so a redemption or an expiry can be
+	refused without reading the freezes; one pending period at a time keeps it exact from today on.
+	"""
+	ahead = current_or_next(periods, today)
+	if ahead is not None:
+		return ahead
+	ended = [p for p in periods if p.last_frozen_day is not None]
+	return max(ended, key=lambda p: (p.last_frozen_day, p.from_date), default=None)
