@@ -104,6 +104,23 @@ class BalanceStateError(PackageError):
 	"""An event the balance's state does not allow that no more specific class names."""
 
 
+class BalanceFrozenError(PackageError):
+	"""The balance is frozen on that day (issue 20, Freeze): nothing is redeemed or moved from it."""
+
+
+class FreezeDateError(PackageError):
+	"""A freeze whose dates the balance does not allow: ending before it starts, starting in the past
+	or after the balance's expiry."""
+
+
+class FreezeOverlapError(PackageError):
+	"""A freeze sharing days with another freeze of the balance, or made while another is still to end."""
+
+
+class UnfreezeError(PackageError):
+	"""An early unfreeze of a freeze that is not submitted, is over, or was unfrozen already."""
+
+
 class OpeningImportError(PackageError):
 	"""A line of a Package Opening Import that cannot become an opening balance."""
 

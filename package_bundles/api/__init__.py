@@ -5,6 +5,7 @@ The dotted paths REST integrators call (SPEC §7) answer here: ``package_bundles
 """
 
 from package_bundles.api.balances import extend_expiry, get_customer_balances
+from package_bundles.api.freeze import unfreeze
 from package_bundles.api.invoices import preview_redemption, preview_row
 from package_bundles.api.packages import preview_package, propose_breakage_rate
 from package_bundles.api.patients import get_patient_balances
@@ -17,4 +18,5 @@ __all__ = [
 	"preview_redemption",
 	"preview_row",
 	"propose_breakage_rate",
+	"unfreeze",
 ]

@@ -83,6 +83,8 @@ def lock_lines(balance_names, lock: bool = True) -> dict[str, frappe._dict]:
 			Balance.sales_invoice_item,
 			Balance.purchase_date,
 			Balance.expiry_date,
+			Balance.frozen_from,
+			Balance.frozen_until,
 			Balance.package_price,
 			Balance.breakage_method,
 			Balance.breakage_rate.as_("breakage_rate_percent"),

@@ -17,8 +17,38 @@ frappe.ui.form.on("Package Balance", {
 		) {
 			frm.add_custom_button(__("Extend Expiry"), () => extend_expiry(frm));
 		}
+		show_freeze(frm);
 	},
 });
+
+// issue 20, Freeze: the live or next freeze and the expiry it moved; a Package Manager freezes from here
+function show_freeze(frm) {
+	const today = frappe.datetime.get_today();
+	if (frm.doc.frozen_from && frm.doc.frozen_until >= today) {
+		const message = __("Frozen from {0} to {1}; the expiry moved to {2}", [
+			frappe.datetime.str_to_user(frm.doc.frozen_from),
+			frappe.datetime.str_to_user(frm.doc.frozen_until),
+			frm.doc.expiry_date ? frappe.datetime.str_to_user(frm.doc.expiry_date) : __("no date"),
+		]);
+		frm.dashboard.add_indicator(message, frm.doc.frozen_from <= today ? "blue" : "cyan");
+		frm.set_intro(message, "blue");
+	}
+	if (frappe.model.can_read("Package Balance Freeze")) {
+		frm.add_custom_button(
+			__("Freezes"),
+			() => frappe.set_route("List", "Package Balance Freeze", { package_balance: frm.doc.name }),
+			__("View")
+		);
+	}
+	if (
+		["Active", "Awaiting Payment"].includes(frm.doc.status) &&
+		frappe.model.can_create("Package Balance Freeze")
+	) {
+		frm.add_custom_button(__("Freeze"), () =>
+			frappe.new_doc("Package Balance Freeze", { package_balance: frm.doc.name })
+		);
+	}
+}
 
 function show_units_remaining(frm) {
 	const items = frm.doc.items || [];

@@ -49,6 +49,8 @@ class PackageBalance(Document):
 		expiry_date: DF.Date | None
 		expiry_error: DF.SmallText | None
 		extensions: DF.Table[PackageBalanceExtension]
+		frozen_from: DF.Date | None
+		frozen_until: DF.Date | None
 		invoice_type: DF.Link | None
 		is_opening: DF.Check
 		items: DF.Table[PackageBalanceItem]
