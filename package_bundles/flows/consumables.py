@@ -105,7 +105,7 @@ def split_covered_consumables(doc) -> None:
 			held = {
 				holding.item_code
 				for holding in redeem.load_holdings(
-					doc.customer, doc.company, {item.item_code for item in consumables}
+					doc.customer, doc.company, {item.item_code for item in consumables}, doc.posting_date
 				)
 			}
 			own_rows = []

@@ -17,6 +17,7 @@ from frappe.utils import add_days, getdate, now_datetime, nowdate, strip_html
 from package_bundles import engine
 from package_bundles.engine.state import BREAKAGE, CANCEL_EXTENSION, EXPIRY
 from package_bundles.exceptions import PackageValidityError
+from package_bundles.flows import freeze
 from package_bundles.ledger import package_ledger
 from package_bundles.ledger.journal_entries import first_open_date
 from package_bundles.ledger.posting import LedgerPosting, cancel_entries
@@ -145,6 +146,8 @@ def expire_balance(name: str, today) -> bool:
 	locked = next(iter(posting.lines.values()), None)
 	if not locked or not locked.expiry_date or getdate(locked.expiry_date) >= getdate(today):
 		return False
+	if freeze.covers(locked.frozen_from, locked.frozen_until, today):
+		return False  # a frozen balance does not expire (nor break) while frozen
 	posting.company = locked.company
 	status = posting.status(name)
 	if status not in (*EXPIRING_STATUSES, "Expired"):

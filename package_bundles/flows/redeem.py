@@ -16,11 +16,11 @@ from frappe import _
 from frappe.model.naming import make_autoname, parse_naming_series
 from frappe.query_builder import DocType
 from frappe.query_builder.functions import Coalesce
-from frappe.utils import cint, flt, getdate, now
+from frappe.utils import cint, flt, getdate, now, nowdate
 
 from package_bundles import engine
-from package_bundles.exceptions import BalanceUnavailableError
-from package_bundles.flows import orders
+from package_bundles.exceptions import BalanceFrozenError, BalanceUnavailableError
+from package_bundles.flows import freeze, orders
 from package_bundles.flows.catalog import get_package_item_map, get_redeemable_items
 from package_bundles.ledger import balance_state, package_ledger
 from package_bundles.ledger.journal_entries import (
@@ -120,8 +120,10 @@ def left_to_membership(row) -> bool:
 	return bool(row.pricing_rules) and not get_settings().package_before_membership
 
 
-def load_holdings(customer: str, company: str, item_codes: set[str]) -> list[frappe._dict]:
-	"""One indexed query: the customer's live balance rows for these items."""
+def load_holdings(customer: str, company: str, item_codes: set[str], posting_date=None) -> list[frappe._dict]:
+	"""One indexed query: the customer's live balance rows for these items, none frozen on the
+	posting date (today unless given; the period each balance keeps on record, flows/freeze.py)."""
+	day = getdate(posting_date or nowdate())
 	Balance = DocType("Package Balance")
 	Item = DocType("Package Balance Item")
 	Invoice = DocType("Sales Invoice")
@@ -147,6 +149,7 @@ def load_holdings(customer: str, company: str, item_codes: set[str]) -> list[fra
 		.where(Balance.customer == customer)
 		.where(Balance.company == company)
 		.where(Balance.status.isin(REDEEMABLE_STATUSES))
+		.where(Balance.frozen_from.isnull() | (Balance.frozen_from > day) | (Balance.frozen_until < day))
 		.where(Item.parenttype == "Package Balance")
 		.where(Item.item_code.isin(sorted(item_codes)))
 		.where(Item.qty_remaining > 0)
@@ -182,7 +185,7 @@ def apply_redemptions(doc, fill_details: bool = True) -> bool:
 			expiry_date=getdate(h.expiry_date) if h.expiry_date else None,
 			paid=is_holding_paid(h),
 		)
-		for h in load_holdings(doc.customer, doc.company, {row.item_code for row in rows})
+		for h in load_holdings(doc.customer, doc.company, {row.item_code for row in rows}, doc.posting_date)
 	]
 	if not holdings:
 		return False
@@ -421,6 +424,8 @@ def validate_still_redeemable(doc, row, line, posting_date, posting) -> None:
 		reason = _("its purchase invoice {0} is not fully paid").format(frappe.bold(line.sales_invoice))
 	elif line.expiry_date and getdate(line.expiry_date) < posting_date:
 		reason = _("it expired on {0}").format(frappe.format(line.expiry_date, "Date"))
+	elif freeze.covers(line.frozen_from, line.frozen_until, posting_date):
+		refuse_frozen(row, line)
 	elif getdate(line.purchase_date) > posting_date:
 		reason = _("it was bought after {0}").format(frappe.format(posting_date, "Date"))
 	elif posting.states[line.name].qty_remaining < Decimal(str(stock_qty(row))):
@@ -434,6 +439,20 @@ def validate_still_redeemable(doc, row, line, posting_date, posting) -> None:
 			).format(row.idx, frappe.bold(row.package_balance), reason),
 			BalanceUnavailableError,
 		)
+
+
+def refuse_frozen(row, line) -> None:
+	frappe.throw(
+		_(
+			"Row #{0}: Package balance {1} is frozen from {2} to {3}: nothing is redeemed from it then. Save the invoice again to charge the row."
+		).format(
+			row.idx,
+			frappe.bold(line.balance),
+			frappe.format(line.frozen_from, "Date"),
+			frappe.format(line.frozen_until, "Date"),
+		),
+		BalanceFrozenError,
+	)
 
 
 def redemption_log(doc, row, line, value: Decimal, journal_entry: str | None, income: AccountKey) -> dict:

@@ -2,6 +2,7 @@
 
 import frappe
 from frappe import _
+from frappe.utils import getdate, nowdate
 
 from package_bundles.api.balances import attach_items
 from package_bundles.flows.patients import customers_of_patient_user
@@ -28,10 +29,23 @@ def get_context(context):
 				"status": ("not in", ("Cancelled",)),
 				**company_filter,
 			},
-			fields=["name", "prepaid_package", "status", "purchase_date", "expiry_date", "customer"],
+			fields=[
+				"name",
+				"prepaid_package",
+				"status",
+				"purchase_date",
+				"expiry_date",
+				"customer",
+				"frozen_from",
+				"frozen_until",
+			],
 			order_by="status asc, expiry_date asc, name asc",
 		)
 	)
+	today = getdate(nowdate())
+	for balance in context.balances:
+		# a freeze (issue 20) shows while it is live or ahead: its days and the expiry it moved
+		balance["frozen"] = bool(balance.frozen_until) and getdate(balance.frozen_until) >= today
 	item_names = {item.item_code: item.item_name for b in context.balances for item in b["items"]}
 	context.usage = frappe.get_all(
 		"Package Redemption",
