@@ -61,6 +61,19 @@ def test_same_expiry_uses_the_oldest_purchase_then_the_name():
 	assert [balance for balance, _ in portions_of(plan)] == ["PB-0002", "PB-0001", "PB-0009"]
 
 
+def test_own_balances_come_before_shared_ones_each_by_expiry_then_purchase():
+	holdings = [
+		Holding("PB-0001", "Office Visit", 1, purchase_date=days(-90), expiry_date=days(5), shared=True),
+		Holding("PB-0002", "Office Visit", 1, purchase_date=days(-10), expiry_date=days(300)),
+		Holding("PB-0003", "Office Visit", 1, purchase_date=days(-20), expiry_date=days(100), shared=True),
+		Holding("PB-0004", "Office Visit", 1, purchase_date=days(-5), expiry_date=days(200)),
+	]
+	(plan,) = plan_redemption([InvoiceRow("row-1", "Office Visit", 5)], holdings, TODAY)
+
+	assert portions_of(plan) == [("PB-0004", 1), ("PB-0002", 1), ("PB-0001", 1), ("PB-0003", 1)]
+	assert plan.uncovered == 1
+
+
 def test_a_row_larger_than_all_balances_is_split_and_the_rest_is_charged():
 	holdings = [
 		Holding("PB-0001", "Office Visit", 1, purchase_date=days(-30), expiry_date=days(10)),
@@ -183,10 +196,13 @@ def holdings_and_rows(draw):
 		valid_for = draw(st.one_of(st.none(), st.integers(-30, 120)), label="days valid")
 		expiry_date = None if valid_for is None else purchase_date + timedelta(days=valid_for)
 		paid = draw(st.integers(0, 4)) > 0
+		shared = draw(st.integers(0, 3)) == 0  # another customer's balance shared with this one
 		for item in draw(st.lists(st.sampled_from(ITEMS), min_size=1, max_size=3, unique=True)):
 			remaining = draw(quantities(0, 6))
 			holdings.append(
-				Holding(f"PB-{number:04d}", item, remaining, purchase_date, expiry_date, paid=paid)
+				Holding(
+					f"PB-{number:04d}", item, remaining, purchase_date, expiry_date, paid=paid, shared=shared
+				)
 			)
 	holdings = draw(st.permutations(holdings))
 
@@ -205,6 +221,7 @@ def usable(holding: Holding) -> bool:
 
 def service_order(holding: Holding):
 	return (
+		holding.shared,  # the customer's own balances first, then those shared with them
 		holding.expiry_date is None,
 		holding.expiry_date or date.max,
 		holding.purchase_date,

@@ -1,7 +1,9 @@
 """Which balance serves which invoice row (SPEC §3 Redemption).
 
 Balances that hold the item and are usable on the posting date are used
-earliest expiry first (no expiry last), then oldest purchase, then by name.
+earliest expiry first (no expiry last), then oldest purchase, then by name;
+the customer's own balances before balances shared with them (household
+sharing, issue 20), each in that order.
 A row is split across balances as needed; what no balance covers stays a
 normal charged quantity. Rows share the pool, so two rows of one item never
 take the same unit twice.
@@ -25,6 +27,7 @@ class Holding:
 	purchase_date: date
 	expiry_date: date | None = None
 	paid: bool = True
+	shared: bool = False  # another customer's balance shared with the invoice's customer
 
 	def __post_init__(self):
 		object.__setattr__(self, "qty_remaining", to_decimal(self.qty_remaining))
@@ -36,7 +39,13 @@ class Holding:
 		return self.expiry_date is None or self.expiry_date >= posting_date
 
 	def order_key(self):
-		return (self.expiry_date is None, self.expiry_date or date.max, self.purchase_date, self.balance)
+		return (
+			self.shared,
+			self.expiry_date is None,
+			self.expiry_date or date.max,
+			self.purchase_date,
+			self.balance,
+		)
 
 
 @dataclass(frozen=True)
