@@ -60,6 +60,38 @@ class BalanceUnavailableError(PackageError):
 	"""A balance no longer holds what an invoice wants to redeem from it."""
 
 
+# --- household sharing (issue 20): who else may use a balance ----------------------------------
+
+
+class SharingError(PackageError):
+	"""A sharer of a balance refused; the subclasses say why."""
+
+
+class ShareAcrossCompaniesError(SharingError):
+	"""The customer belongs to another company: an internal customer representing it, or a customer
+	whose accounts name only other companies."""
+
+
+class ShareWithOwnerError(SharingError):
+	pass
+
+
+class AlreadySharedError(SharingError):
+	pass
+
+
+class ShareBalanceNotLiveError(SharingError):
+	"""Only a live balance (active or awaiting payment, not past its expiry) is shared."""
+
+
+class NotASharerError(SharingError):
+	pass
+
+
+class ShareCustomerError(SharingError):
+	"""No customer to share with: none given, disabled, or a Patient without a Customer."""
+
+
 class RefundNotAllowedError(PackageError):
 	pass
 

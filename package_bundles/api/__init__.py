@@ -4,13 +4,14 @@ The dotted paths REST integrators call (SPEC §7) answer here: ``package_bundles
 ``package_bundles.expiry.extend_expiry``, the path from before issue 19, is redirected in hooks.
 """
 
-from package_bundles.api.balances import extend_expiry, get_customer_balances
+from package_bundles.api.balances import add_sharer, extend_expiry, get_customer_balances, remove_sharer
 from package_bundles.api.freeze import unfreeze
 from package_bundles.api.invoices import preview_redemption, preview_row
 from package_bundles.api.packages import preview_package, propose_breakage_rate
 from package_bundles.api.patients import get_patient_balances
 
 __all__ = [
+	"add_sharer",
 	"extend_expiry",
 	"get_customer_balances",
 	"get_patient_balances",
@@ -18,5 +19,6 @@ __all__ = [
 	"preview_redemption",
 	"preview_row",
 	"propose_breakage_rate",
+	"remove_sharer",
 	"unfreeze",
 ]

@@ -9,8 +9,8 @@ from frappe import _
 from frappe.query_builder import DocType
 from frappe.utils import getdate
 
-from package_bundles.flows import expire
-from package_bundles.permissions import check_company_and_customer
+from package_bundles.flows import expire, share
+from package_bundles.permissions import check_company_and_customer, check_customer
 
 BALANCE_FIELDS = [
 	"name",
@@ -105,3 +105,42 @@ def validate_package_manager():
 		frappe.get_roles()
 	):
 		frappe.throw(_("Only a Package Manager can extend a package balance"), frappe.PermissionError)
+
+
+# --- household sharing (issue 20) --------------------------------------------------------------
+
+
+@frappe.whitelist(methods=["POST"])
+def add_sharer(
+	balance: str, customer: str | None = None, reason: str = "", patient: str | None = None
+) -> dict:
+	"""Let another customer (with Frappe Health, a Patient's customer) redeem from a balance."""
+	validate_can_share()
+	customer = share.customer_to_share_with(customer, patient)
+	doc = frappe.get_doc("Package Balance", balance, for_update=True)
+	check_company_and_customer(doc.company, doc.customer, "Package Balance")
+	check_customer(customer, "Package Balance")
+	return share.add_sharer(doc, customer, reason)
+
+
+@frappe.whitelist(methods=["POST"])
+def remove_sharer(balance: str, customer: str, reason: str = "") -> dict:
+	"""Stop a customer the balance is shared with from redeeming from it."""
+	validate_can_share()
+	doc = frappe.get_doc("Package Balance", balance, for_update=True)
+	check_company_and_customer(doc.company, doc.customer, "Package Balance")
+	return share.remove_sharer(doc, customer, reason)
+
+
+def validate_can_share():
+	"""A Package Manager, or a user the app's permission rules let write balances (none by default:
+	balances are written by the app)."""
+	if frappe.session.user == "Administrator" or {"Package Manager", "System Manager"} & set(
+		frappe.get_roles()
+	):
+		return
+	if not frappe.has_permission("Package Balance", "write"):
+		frappe.throw(
+			_("Only a Package Manager can share a package balance with other customers"),
+			frappe.PermissionError,
+		)

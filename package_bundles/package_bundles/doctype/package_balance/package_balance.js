@@ -11,6 +11,7 @@ frappe.ui.form.on("Package Balance", {
 		if (frm.is_new()) return;
 		show_units_remaining(frm);
 		add_history_buttons(frm);
+		add_sharing_buttons(frm);
 		if (
 			EXTENDABLE_STATUSES.includes(frm.doc.status) &&
 			frappe.user.has_role(["Package Manager", "System Manager"])
@@ -145,6 +146,71 @@ function extend_expiry(frm) {
 							frm.doc.name,
 							frappe.datetime.str_to_user(r.message.expiry_date),
 						]),
+						indicator: "green",
+					});
+					frm.reload_doc();
+				},
+			});
+		},
+	});
+	dialog.show();
+}
+
+// issue 20, household sharing: other customers whose invoices may redeem from this balance
+const SHAREABLE_STATUSES = ["Active", "Awaiting Payment"];
+
+function add_sharing_buttons(frm) {
+	if (!frappe.user.has_role(["Package Manager", "System Manager"])) return;
+	if (SHAREABLE_STATUSES.includes(frm.doc.status)) {
+		frm.add_custom_button(__("Share with..."), () => change_sharer(frm, "add"), __("Share"));
+	}
+	if ((frm.doc.sharers || []).length) {
+		frm.add_custom_button(__("Stop sharing..."), () => change_sharer(frm, "remove"), __("Share"));
+	}
+}
+
+function change_sharer(frm, action) {
+	const adding = action === "add";
+	const sharers = (frm.doc.sharers || []).map((row) => row.customer);
+	const dialog = new frappe.ui.Dialog({
+		title: adding
+			? __("Share {0} with another customer", [frm.doc.name])
+			: __("Stop sharing {0}", [frm.doc.name]),
+		fields: [
+			adding
+				? {
+						fieldname: "customer",
+						fieldtype: "Link",
+						options: "Customer",
+						label: __("Customer"),
+						reqd: 1,
+						get_query: () => ({
+							filters: { name: ["not in", [frm.doc.customer, ...sharers]], disabled: 0 },
+						}),
+				  }
+				: {
+						fieldname: "customer",
+						fieldtype: "Select",
+						options: sharers,
+						label: __("Customer"),
+						reqd: 1,
+				  },
+			{ fieldname: "reason", fieldtype: "Small Text", label: __("Reason") },
+		],
+		primary_action_label: adding ? __("Share") : __("Stop Sharing"),
+		primary_action(values) {
+			frappe.call({
+				method: adding ? "package_bundles.api.add_sharer" : "package_bundles.api.remove_sharer",
+				type: "POST",
+				args: { balance: frm.doc.name, customer: values.customer, reason: values.reason || "" },
+				freeze: true,
+				callback(r) {
+					if (r.exc) return;
+					dialog.hide();
+					frappe.show_alert({
+						message: adding
+							? __("{0} is shared with {1}", [frm.doc.name, values.customer])
+							: __("{0} is no longer shared with {1}", [frm.doc.name, values.customer]),
 						indicator: "green",
 					});
 					frm.reload_doc();

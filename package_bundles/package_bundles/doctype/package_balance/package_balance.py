@@ -33,6 +33,12 @@ class PackageBalance(Document):
 		from package_bundles.package_bundles.doctype.package_balance_item.package_balance_item import (
 			PackageBalanceItem,
 		)
+		from package_bundles.package_bundles.doctype.package_balance_sharer.package_balance_sharer import (
+			PackageBalanceSharer,
+		)
+		from package_bundles.package_bundles.doctype.package_balance_sharing_log.package_balance_sharing_log import (
+			PackageBalanceSharingLog,
+		)
 
 		breakage_amount: DF.Currency
 		breakage_date: DF.Date | None
@@ -67,6 +73,8 @@ class PackageBalance(Document):
 		revenue_recognition: DF.Literal["Upon Consumption", "Upon Purchase"]
 		sales_invoice: DF.DynamicLink | None
 		sales_invoice_item: DF.Data | None
+		sharers: DF.Table[PackageBalanceSharer]
+		sharing_log: DF.Table[PackageBalanceSharingLog]
 		status: DF.Literal["Awaiting Payment", "Active", "Exhausted", "Expired", "Refunded", "Cancelled", "Upgraded", "Transferred"]
 		total_allocated: DF.Currency
 		total_broken: DF.Currency
