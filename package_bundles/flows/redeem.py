@@ -14,13 +14,14 @@ from decimal import Decimal
 import frappe
 from frappe import _
 from frappe.model.naming import make_autoname, parse_naming_series
-from frappe.query_builder import DocType
+from frappe.query_builder import DocType, Field
 from frappe.query_builder.functions import Coalesce
 from frappe.utils import cint, flt, getdate, now, nowdate
+from pypika.terms import ValueWrapper
 
 from package_bundles import engine
 from package_bundles.exceptions import BalanceFrozenError, BalanceUnavailableError
-from package_bundles.flows import freeze, orders
+from package_bundles.flows import freeze, orders, share
 from package_bundles.flows.catalog import get_package_item_map, get_redeemable_items
 from package_bundles.ledger import balance_state, package_ledger
 from package_bundles.ledger.journal_entries import (
@@ -121,14 +122,40 @@ def left_to_membership(row) -> bool:
 
 
 def load_holdings(customer: str, company: str, item_codes: set[str], posting_date=None) -> list[frappe._dict]:
-	"""One indexed query: the customer's live balance rows for these items, none frozen on the
-	posting date (today unless given; the period each balance keeps on record, flows/freeze.py)."""
-	day = getdate(posting_date or nowdate())
+	"""One indexed query: the live balance rows for these items the customer may use, their own
+	and, after them, other customers' balances shared with them (household sharing, issue 20);
+	none frozen on the posting date (today unless given; the period each balance keeps on record,
+	flows/freeze.py).
+
+	Two branches of one UNION ALL, each driven by an index on the customer (Package Balance's
+	customer, company, status; Package Balance Sharer's customer, parent): a customer without
+	balances costs this one query whatever the number of balances on the site."""
+	Balance = DocType("Package Balance")
+	Sharer = DocType("Package Balance Sharer")
+	own = holdings_query(company, item_codes, posting_date, shared=False).where(Balance.customer == customer)
+	shared = (
+		holdings_query(company, item_codes, posting_date, shared=True)
+		.join(Sharer)
+		.on((Sharer.parent == Balance.name) & (Sharer.parenttype == "Package Balance"))
+		.where(Sharer.customer == customer)
+		.where(Balance.customer != customer)
+	)
+	return (
+		own.union_all(shared)
+		.orderby(Field("shared"))
+		.orderby(Field("expiry_date"))
+		.orderby(Field("purchase_date"))
+		.orderby(Field("balance"))
+		.run(as_dict=True)
+	)
+
+
+def holdings_query(company: str, item_codes: set[str], posting_date, shared: bool):
 	Balance = DocType("Package Balance")
 	Item = DocType("Package Balance Item")
 	Invoice = DocType("Sales Invoice")
 	PosInvoice = DocType("POS Invoice")
-	return (
+	query = (
 		frappe.qb.from_(Balance)
 		.join(Item)
 		.on(Item.parent == Balance.name)
@@ -138,6 +165,7 @@ def load_holdings(customer: str, company: str, item_codes: set[str], posting_dat
 		.on((PosInvoice.name == Balance.sales_invoice) & (Balance.invoice_type == "POS Invoice"))
 		.select(
 			Balance.name.as_("balance"),
+			Balance.customer,
 			Balance.status,
 			Balance.purchase_date,
 			Balance.expiry_date,
@@ -145,18 +173,17 @@ def load_holdings(customer: str, company: str, item_codes: set[str], posting_dat
 			Coalesce(Invoice.outstanding_amount, PosInvoice.outstanding_amount).as_("outstanding_amount"),
 			Item.item_code,
 			Item.qty_remaining,
+			ValueWrapper(int(shared)).as_("shared"),
 		)
-		.where(Balance.customer == customer)
 		.where(Balance.company == company)
 		.where(Balance.status.isin(REDEEMABLE_STATUSES))
-		.where(Balance.frozen_from.isnull() | (Balance.frozen_from > day) | (Balance.frozen_until < day))
 		.where(Item.parenttype == "Package Balance")
 		.where(Item.item_code.isin(sorted(item_codes)))
 		.where(Item.qty_remaining > 0)
-		.orderby(Balance.expiry_date)
-		.orderby(Balance.purchase_date)
-		.orderby(Balance.name)
-		.run(as_dict=True)
+	)
+	day = getdate(posting_date or nowdate())
+	return query.where(
+		Balance.frozen_from.isnull() | (Balance.frozen_from > day) | (Balance.frozen_until < day)
 	)
 
 
@@ -184,6 +211,7 @@ def apply_redemptions(doc, fill_details: bool = True) -> bool:
 			purchase_date=getdate(h.purchase_date),
 			expiry_date=getdate(h.expiry_date) if h.expiry_date else None,
 			paid=is_holding_paid(h),
+			shared=bool(h.shared),
 		)
 		for h in load_holdings(doc.customer, doc.company, {row.item_code for row in rows}, doc.posting_date)
 	]
@@ -381,10 +409,15 @@ def redeem_on_submit(doc) -> None:
 		doc.doctype, doc.name, doc.posting_date, doc.company, balances={row.package_balance for row in rows}
 	)
 	posting_date = getdate(doc.posting_date)
+	# another customer's balance serves the invoice only while it is shared with its customer (read
+	# under the balances' locks, which adding or removing a sharer takes too); no query otherwise
+	shared = share.shared_with(
+		{line.balance for line in posting.lines.values() if line.customer != doc.customer}, doc.customer
+	)
 	redeemed = []
 	for row in rows:
 		line = posting.find_line(row.package_balance, row.item_code)
-		validate_still_redeemable(doc, row, line, posting_date, posting)
+		validate_still_redeemable(doc, row, line, posting_date, posting, shared)
 		income = row_key(row, parent=doc)
 		result = posting.apply(
 			line.name,
@@ -412,12 +445,16 @@ def redeem_on_submit(doc) -> None:
 	posting.write()
 
 
-def validate_still_redeemable(doc, row, line, posting_date, posting) -> None:
+def validate_still_redeemable(doc, row, line, posting_date, posting, shared=frozenset()) -> None:
 	reason = None
 	if not line:
 		reason = _("it does not hold item {0}").format(frappe.bold(row.item_code))
-	elif line.customer != doc.customer or line.company != doc.company:
-		reason = _("it belongs to another customer or company")
+	elif line.company != doc.company:
+		reason = _("it belongs to another company")
+	elif line.customer != doc.customer and line.balance not in shared:
+		reason = _("it belongs to customer {0} and is not shared with {1}").format(
+			frappe.bold(line.customer), frappe.bold(doc.customer)
+		)
 	elif (status := posting.status(line.balance)) not in REDEEMABLE_STATUSES:
 		reason = _("it is {0}").format(_(status))
 	elif not posting.states[line.name].paid:
@@ -464,7 +501,9 @@ def redemption_log(doc, row, line, value: Decimal, journal_entry: str | None, in
 		"package_balance": line.balance,
 		"package_balance_item": line.name,
 		"prepaid_package": line.prepaid_package,
-		"customer": doc.customer,
+		# whose balance paid, and who used it (another customer where the balance is shared)
+		"customer": line.customer,
+		"used_by_customer": doc.customer,
 		"company": doc.company,
 		"item_code": row.item_code,
 		"item_group": line.item_group,

@@ -45,6 +45,7 @@ class PackageRedemption(Document):
 		sales_invoice: DF.DynamicLink | None
 		sales_invoice_item: DF.Data | None
 		status: DF.Literal["Redeemed", "Reversed"]
+		used_by_customer: DF.Link | None
 	# end: auto-generated types
 
 	def validate(self):
