@@ -21,14 +21,16 @@ def get_context(context):
 	context.no_cache = 1
 	context.show_sidebar = True
 	context.title = _("My Packages")
+	# a balance of another customer shared with one of the user's (household sharing, issue 20)
+	shared_by = shared_with_customers(customers)
 	context.balances = attach_items(
 		frappe.get_all(
 			"Package Balance",
 			filters={
-				"customer": ("in", customers or [""]),
 				"status": ("not in", ("Cancelled",)),
 				**company_filter,
 			},
+			or_filters={"customer": ("in", customers or [""]), "name": ("in", list(shared_by) or [""])},
 			fields=[
 				"name",
 				"prepaid_package",
@@ -46,10 +48,14 @@ def get_context(context):
 	for balance in context.balances:
 		# a freeze (issue 20) shows while it is live or ahead: its days and the expiry it moved
 		balance["frozen"] = bool(balance.frozen_until) and getdate(balance.frozen_until) >= today
+	for balance in context.balances:
+		balance["shared_by"] = shared_by.get(balance.name) if balance.customer not in customers else None
 	item_names = {item.item_code: item.item_name for b in context.balances for item in b["items"]}
+	# the user's own balances' use (by whoever it is shared with too), and their own use of shared ones
 	context.usage = frappe.get_all(
 		"Package Redemption",
-		filters={"customer": ("in", customers or [""]), **company_filter},
+		filters=company_filter,
+		or_filters={"customer": ("in", customers or [""]), "used_by_customer": ("in", customers or [""])},
 		fields=["posting_date", "item_code", "qty", "qty_returned", "status", "package_balance"],
 		order_by="posting_date desc, creation desc",
 		limit_page_length=100,
@@ -58,6 +64,24 @@ def get_context(context):
 		row.item_name = item_names.get(row.item_code) or row.item_code
 		row.qty_used = (row.qty or 0) - (row.qty_returned or 0)
 	return context
+
+
+def shared_with_customers(customers: list[str]) -> dict[str, str]:
+	"""Balances of other customers shared with these customers: balance -> its owner's name."""
+	if not customers:
+		return {}
+	Sharer = frappe.qb.DocType("Package Balance Sharer")
+	Balance = frappe.qb.DocType("Package Balance")
+	rows = (
+		frappe.qb.from_(Sharer)
+		.join(Balance)
+		.on(Balance.name == Sharer.parent)
+		.select(Sharer.parent, Balance.customer_name, Balance.customer)
+		.where(Sharer.parenttype == "Package Balance")
+		.where(Sharer.customer.isin(customers))
+		.orderby(Sharer.parent)
+	).run(as_dict=True)
+	return {row.parent: row.customer_name or row.customer for row in rows}
 
 
 def portal_customers() -> list[str]:

@@ -25,7 +25,8 @@ def package_receipt(doc) -> dict[str, frappe._dict]:
 	Sale rows: ``kind="sale"``, ``prepaid_package``, ``components`` (item, name, qty, uom),
 	``expiry_date``, ``balances``. Redeemed rows: ``kind="redemption"``, ``prepaid_package``,
 	``package_balance``, ``list_rate``, ``list_amount``, ``qty_left`` (None when unknown), ``uom``,
-	``expiry_date``.
+	``expiry_date``, ``paid_by`` (the name of the customer whose balance paid, when it is not the
+	invoice's customer's own: a balance shared with them, issue 20; else None).
 	"""
 	if doc.doctype not in INVOICE_DOCTYPES or not can_read(doc):
 		return {}
@@ -173,6 +174,9 @@ def redeemed_rows(doc) -> dict[str, frappe._dict]:
 			qty_left_text=None if qty_left is None else qty_text(max(qty_left, 0.0)),
 			uom=line.uom or row.get("stock_uom"),
 			expiry_date=line.expiry_date,
+			paid_by=(line.customer_name or line.customer)
+			if line.customer and line.customer != doc.customer
+			else None,
 		)
 	return receipt
 
@@ -225,7 +229,15 @@ def line_details(line_names: set[str]) -> dict[str, frappe._dict]:
 		frappe.qb.from_(Line)
 		.join(Balance)
 		.on(Balance.name == Line.parent)
-		.select(Line.name, Line.uom, Line.qty_remaining, Balance.prepaid_package, Balance.expiry_date)
+		.select(
+			Line.name,
+			Line.uom,
+			Line.qty_remaining,
+			Balance.prepaid_package,
+			Balance.expiry_date,
+			Balance.customer,
+			Balance.customer_name,
+		)
 		.where(Line.name.isin(sorted(line_names)))
 		.orderby(Line.name)
 		.run(as_dict=True)
