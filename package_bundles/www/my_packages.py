@@ -47,7 +47,11 @@ def get_context(context):
 	today = getdate(nowdate())
 	for balance in context.balances:
 		# a freeze (issue 20) shows while it is live or ahead: its days and the expiry it moved
-		balance["frozen"] = bool(balance.frozen_until) and getdate(balance.frozen_until) >= today
+		balance["frozen"] = (
+			balance.status in ("Active", "Awaiting Payment")
+			and bool(balance.frozen_until)
+			and getdate(balance.frozen_until) >= today
+		)
 	for balance in context.balances:
 		balance["shared_by"] = shared_by.get(balance.name) if balance.customer not in customers else None
 	item_names = {item.item_code: item.item_name for b in context.balances for item in b["items"]}

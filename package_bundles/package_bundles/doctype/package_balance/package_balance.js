@@ -25,7 +25,8 @@ frappe.ui.form.on("Package Balance", {
 // issue 20, Freeze: the live or next freeze and the expiry it moved; a Package Manager freezes from here
 function show_freeze(frm) {
 	const today = frappe.datetime.get_today();
-	if (frm.doc.frozen_from && frm.doc.frozen_until >= today) {
+	const live = ["Active", "Awaiting Payment"].includes(frm.doc.status);
+	if (live && frm.doc.frozen_from && frm.doc.frozen_until >= today) {
 		const message = __("Frozen from {0} to {1}; the expiry moved to {2}", [
 			frappe.datetime.str_to_user(frm.doc.frozen_from),
 			frappe.datetime.str_to_user(frm.doc.frozen_until),
@@ -41,10 +42,7 @@ function show_freeze(frm) {
 			__("View")
 		);
 	}
-	if (
-		["Active", "Awaiting Payment"].includes(frm.doc.status) &&
-		frappe.model.can_create("Package Balance Freeze")
-	) {
+	if (live && frappe.model.can_create("Package Balance Freeze")) {
 		frm.add_custom_button(__("Freeze"), () =>
 			frappe.new_doc("Package Balance Freeze", { package_balance: frm.doc.name })
 		);
