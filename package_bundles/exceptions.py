@@ -153,6 +153,42 @@ class UnfreezeError(PackageError):
 	"""An early unfreeze of a freeze that is not submitted, is over, or was unfrozen already."""
 
 
+# --- upgrade (issue 20): a balance exchanged for another package on the invoice that sells it ----
+
+
+class UpgradeError(PackageError):
+	"""An upgrade credit row refused; the subclasses say why."""
+
+
+class UpgradeOtherPartyError(UpgradeError):
+	"""The balance belongs to another customer, or company, than the invoice."""
+
+
+class UpgradeInvoiceError(UpgradeError):
+	"""An invoice that cannot carry an upgrade credit: a credit or debit note, a POS Invoice, one in a
+	currency other than the company's."""
+
+
+class UpgradeCreditRowError(UpgradeError):
+	"""A credit row naming no balance, of a quantity other than 1, or on an invoice redeeming from it."""
+
+
+class UpgradeDuplicateError(UpgradeError):
+	"""Two credit rows of one invoice upgrading the same balance."""
+
+
+class UpgradeWithoutPackageError(UpgradeError):
+	"""No package sold on the invoice to credit toward, or a credit above what its package rows cost."""
+
+
+class UpgradeNegativeRatesError(UpgradeError):
+	"""ERPNext refuses the credit row's negative rate unless Selling Settings allow negative rates."""
+
+
+class UpgradeCreditChangedError(UpgradeError):
+	"""The balance moved between the invoice's save and its submit: save again."""
+
+
 class OpeningImportError(PackageError):
 	"""A line of a Package Opening Import that cannot become an opening balance."""
 

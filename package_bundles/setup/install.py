@@ -1,5 +1,5 @@
 """Install and uninstall: custom fields on ERPNext doctypes (and Frappe Health's, where installed), the role,
-the item group."""
+the item group, the item of an upgrade's credit row."""
 
 import frappe
 from frappe import _
@@ -11,6 +11,9 @@ from package_bundles.ledger.journal_entries import add_dimension_fields
 
 PACKAGE_MANAGER = "Package Manager"
 PACKAGES_ITEM_GROUP = "Packages"
+# the non-stock item of the credit row an upgrade puts on the invoice selling the new package (flows/upgrade.py)
+UPGRADE_CREDIT_ITEM = "Package Upgrade Credit"
+UPGRADE_CREDIT_ITEM_KEY = "package_bundles:upgrade_credit_item"
 
 
 def after_install():
@@ -19,6 +22,7 @@ def after_install():
 	add_dimension_fields()
 	make_package_manager_role()
 	make_packages_item_group()
+	make_upgrade_credit_item()
 	make_expiry_reminder_template()
 
 
@@ -28,6 +32,7 @@ def after_migrate():
 	add_dimension_fields()
 	delete_custom_fields(OBSOLETE_CUSTOM_FIELDS)
 	make_package_manager_role()
+	make_upgrade_credit_item()
 	make_expiry_reminder_template()
 
 
@@ -94,7 +99,7 @@ OBSOLETE_CUSTOM_FIELDS = {"Journal Entry": [{"fieldname": "package_sales_invoice
 def get_custom_fields():
 	return {
 		# POS Invoices sell and redeem like Sales Invoices, and consolidate into them with these rows
-		"Sales Invoice Item": invoice_item_custom_fields(),
+		"Sales Invoice Item": invoice_item_custom_fields() + upgrade_custom_fields(),
 		"POS Invoice Item": invoice_item_custom_fields(),
 		"Journal Entry": journal_entry_custom_fields(),
 	}
@@ -172,6 +177,24 @@ def invoice_item_custom_fields():
 	]
 
 
+def upgrade_custom_fields():
+	"""An upgrade's credit row names the balance it exchanges (issue 20); a Sales Invoice's only: a POS
+	Invoice, a credit note or a debit note carries no upgrade credit."""
+	return [
+		{
+			"fieldname": "package_upgrade_from",
+			"fieldtype": "Link",
+			"label": _("Upgrade Credit From Balance"),
+			"options": "Package Balance",
+			"insert_after": "prepaid_package",
+			"description": _(
+				"On a row of the item Package Upgrade Credit: the package balance exchanged for the package"
+				" this invoice sells. Its unused value is credited here; cancelling the invoice restores it."
+			),
+		},
+	]
+
+
 def journal_entry_custom_fields():
 	return [
 		{
@@ -230,6 +253,59 @@ def make_package_manager_role():
 		frappe.get_doc(
 			{"doctype": "Role", "role_name": PACKAGE_MANAGER, "desk_access": 1, "is_custom": 0}
 		).insert(ignore_permissions=True)
+
+
+def make_upgrade_credit_item() -> str | None:
+	"""The item of an upgrade's credit row, made once (install, migrate, or the first upgrade) and kept on
+	uninstall like the packages' own items, which invoices name. None until the setup wizard made the item
+	tree and units."""
+	name = find_upgrade_credit_item()
+	if name:
+		return name
+	make_packages_item_group()
+	if not frappe.db.exists("Item Group", PACKAGES_ITEM_GROUP) or not frappe.db.exists("UOM", "Nos"):
+		return None
+	item = frappe.get_doc(
+		{
+			"doctype": "Item",
+			"item_code": UPGRADE_CREDIT_ITEM,
+			"item_name": UPGRADE_CREDIT_ITEM,
+			"item_group": PACKAGES_ITEM_GROUP,
+			"stock_uom": "Nos",
+			"is_stock_item": 0,
+			"is_sales_item": 1,
+			"is_purchase_item": 0,
+			"include_item_in_manufacturing": 0,
+			"description": _(
+				"The unused value of a package balance, credited toward the new package it is exchanged for"
+			),
+		}
+	)
+	item.flags.ignore_permissions = True
+	item.insert()
+	frappe.cache.delete_value(UPGRADE_CREDIT_ITEM_KEY)
+	return item.name
+
+
+def upgrade_credit_item() -> str | None:
+	"""The credit item's name (its item code, unless the site names items by a series), cached; an invoice
+	save asks it. A site without it yet asks the database again after a few minutes, or once it is made."""
+	name = frappe.cache.get_value(UPGRADE_CREDIT_ITEM_KEY)
+	if name is None:
+		name = find_upgrade_credit_item() or ""
+		frappe.cache.set_value(UPGRADE_CREDIT_ITEM_KEY, name, expires_in_sec=None if name else 300)
+	return name or None
+
+
+def find_upgrade_credit_item() -> str | None:
+	if frappe.db.exists("Item", UPGRADE_CREDIT_ITEM):
+		return UPGRADE_CREDIT_ITEM
+	return frappe.db.get_value(
+		"Item",
+		{"item_name": UPGRADE_CREDIT_ITEM, "item_group": PACKAGES_ITEM_GROUP},
+		"name",
+		order_by="creation asc",
+	)
 
 
 def make_packages_item_group():

@@ -81,6 +81,8 @@ class PackageBalance(Document):
 		total_deferred: DF.Currency
 		total_recognized: DF.Currency
 		total_refunded: DF.Currency
+		upgraded_from: DF.Link | None
+		upgraded_to: DF.Link | None
 	# end: auto-generated types
 
 	def validate(self):
