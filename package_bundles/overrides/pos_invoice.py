@@ -1,13 +1,14 @@
 """POS Invoice doc_events: the POS page's invoices sell and redeem exactly like Sales Invoices.
 
 No Sales Order or Delivery Note bills through a POS Invoice, so only flows.invoice and
-flows.pay run here.
+flows.pay run here; flows.upgrade refuses an upgrade's credit row (a Sales Invoice sells the upgrade).
 """
 
-from package_bundles.flows import invoice, pay
+from package_bundles.flows import invoice, pay, upgrade
 
 
 def before_validate(doc, method=None):
+	upgrade.before_validate(doc, method)
 	invoice.before_validate(doc, method)
 
 

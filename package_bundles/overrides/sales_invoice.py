@@ -6,14 +6,17 @@ purchase invoice still owes; flows.appointments puts Frappe Health's Fee Validit
 money paid at booking (it returns at once on an invoice that bills no Patient Appointment);
 flows.consumables puts a Clinical Procedure's consumables a package holds on rows of their own
 and flows.therapy refuses billing as one item a Therapy Plan billed by its sessions (both return
-at once on an invoice without Health's rows). The flows are called through their modules so a
-test can wrap them.
+at once on an invoice without Health's rows); flows.upgrade sets an upgrade's credit row first (before
+anything plans), checks it, records the old balance's Upgrade once the new package's balances exist,
+and unlinks them on cancel, after flows.invoice restored the old balance (it returns at once on an
+invoice without a credit row). The flows are called through their modules so a test can wrap them.
 """
 
-from package_bundles.flows import appointments, consumables, invoice, orders, pay, therapy
+from package_bundles.flows import appointments, consumables, invoice, orders, pay, therapy, upgrade
 
 
 def before_validate(doc, method=None):
+	upgrade.before_validate(doc, method)
 	appointments.before_planning(doc)
 	consumables.split_covered_consumables(doc)
 	invoice.before_validate(doc, method)
@@ -23,6 +26,7 @@ def before_validate(doc, method=None):
 
 def validate(doc, method=None):
 	invoice.validate(doc, method)
+	upgrade.validate(doc, method)
 	therapy.check_plan_rows(doc)
 	consumables.check_stock(doc)
 
@@ -33,6 +37,7 @@ def before_submit(doc, method=None):
 
 def on_submit(doc, method=None):
 	invoice.on_submit(doc, method)
+	upgrade.on_submit(doc, method)
 	appointments.keep_booking_payments(doc)
 	orders.update_delivery_notes_billed(doc, method)
 
@@ -44,6 +49,7 @@ def before_cancel(doc, method=None):
 
 def on_cancel(doc, method=None):
 	invoice.on_cancel(doc, method)
+	upgrade.on_cancel(doc, method)
 	orders.update_delivery_notes_billed(doc, method)
 
 

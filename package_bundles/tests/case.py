@@ -143,7 +143,12 @@ def invariant_problems(company: str | None = None) -> list[str]:
 				)
 		if state.qty_remaining < 0 or state.deferred < 0:
 			problems.append(f"{line.balance} {line.item_code} negative: {state}")
-		if line.stored_qty_redeemed + line.stored_qty_remaining != line.qty_purchased and state.is_sold:
+		# units moved out (a transfer or an upgrade, issue 20) left without being used
+		moved_out = line.stored_qty_moved_out or 0
+		if (
+			line.stored_qty_redeemed + line.stored_qty_remaining + moved_out != line.qty_purchased
+			and state.is_sold
+		):
 			problems.append(f"{line.balance} {line.item_code} units do not add up")
 	for balance, status in statuses.items():
 		if stored_status.get(balance) != status:
