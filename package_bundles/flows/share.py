@@ -112,9 +112,9 @@ def validate_live(doc) -> None:
 	if doc.status not in LIVE_STATUSES or expired:
 		status = _("Expired") if expired and doc.status in LIVE_STATUSES else _(doc.status)
 		frappe.throw(
-			_("Package balance {0} is {1}; only an active balance (or one awaiting payment) can be shared").format(
-				frappe.bold(doc.name), status
-			),
+			_(
+				"Package balance {0} is {1}; only an active balance (or one awaiting payment) can be shared"
+			).format(frappe.bold(doc.name), status),
 			ShareBalanceNotLiveError,
 		)
 
