@@ -9,12 +9,14 @@ from package_bundles.api.freeze import unfreeze
 from package_bundles.api.invoices import preview_redemption, preview_row
 from package_bundles.api.packages import preview_package, propose_breakage_rate
 from package_bundles.api.patients import get_patient_balances
+from package_bundles.api.upgrades import prepare_upgrade
 
 __all__ = [
 	"add_sharer",
 	"extend_expiry",
 	"get_customer_balances",
 	"get_patient_balances",
+	"prepare_upgrade",
 	"preview_package",
 	"preview_redemption",
 	"preview_row",

@@ -19,8 +19,33 @@ frappe.ui.form.on("Package Balance", {
 			frm.add_custom_button(__("Extend Expiry"), () => extend_expiry(frm));
 		}
 		show_freeze(frm);
+		show_upgrade(frm);
 	},
 });
+
+// issue 20, Upgrade: a new Sales Invoice for the customer with the credit row naming this balance;
+// the user adds the new package's row, and the app sets the credit when the invoice is saved
+function show_upgrade(frm) {
+	if (frm.doc.status !== "Active" || !frappe.model.can_create("Sales Invoice")) return;
+	frm.add_custom_button(__("Upgrade"), () =>
+		frappe.call({
+			method: "package_bundles.api.prepare_upgrade",
+			args: { balance: frm.doc.name },
+			callback: ({ message }) => {
+				frappe.model.with_doctype("Sales Invoice", () => {
+					const invoice = frappe.model.get_new_doc("Sales Invoice");
+					invoice.customer = message.customer;
+					invoice.company = message.company;
+					const row = frappe.model.add_child(invoice, "items");
+					row.item_code = message.item_code;
+					row.qty = 1;
+					row.package_upgrade_from = message.balance;
+					frappe.set_route("Form", "Sales Invoice", invoice.name);
+				});
+			},
+		})
+	);
+}
 
 // issue 20, Freeze: the live or next freeze and the expiry it moved; a Package Manager freezes from here
 function show_freeze(frm) {

@@ -14,7 +14,7 @@ import frappe
 from erpnext.accounts.doctype.sales_invoice.sales_invoice import make_sales_return
 from frappe.utils import add_days, nowdate
 
-from package_bundles import engine
+from package_bundles import api, engine
 from package_bundles.exceptions import (
 	BalanceAlreadyRedeemedError,
 	BalanceExpiredError,
@@ -36,9 +36,13 @@ from package_bundles.package_bundles.doctype.package_balance.test_desk_cancel im
 	journal_entries_of,
 	listed_by_dialog,
 )
+from package_bundles.package_bundles.report.package_liability_roll_forward import (
+	package_liability_roll_forward as roll_forward,
+)
 from package_bundles.setup.install import UPGRADE_CREDIT_ITEM_KEY, make_upgrade_credit_item
 from package_bundles.tests.case import IGNORED_TEST_RECORDS, PackageTestCase, balances_of, invariant_problems
 from package_bundles.tests.fixtures import (
+	COMPANY,
 	CUSTOMER,
 	DEBTORS,
 	DEFERRED,
@@ -204,6 +208,11 @@ class TestPackageUpgrade(PackageTestCase):
 		self.assertEqual((new.total_deferred, new.package_price, new.upgraded_from), (1260, 1260, old))
 		self.assertEqual(old_doc.upgraded_to, new.name)
 		self.assertEqual(new.status, "Awaiting Payment")
+		# the roll-forward shows the credit leaving the old balance (the new one's sale is under Sold)
+		_columns, rows, *_rest = roll_forward.execute(
+			frappe._dict(company=COMPANY, from_date=nowdate(), to_date=nowdate())
+		)
+		self.assertEqual(rows[-1]["credited_to_upgrades"], -585)
 		pay(invoice)
 		new.reload()
 		self.assertEqual(new.status, "Active")
@@ -237,6 +246,13 @@ class TestPackageUpgrade(PackageTestCase):
 			frappe.db.get_value("Package Balance", old, ["status", "total_deferred"]), ("Active", 551.25)
 		)
 		self.assertEqual(invariant_problems(), [])
+
+	def test_the_balance_form_prepares_the_invoice(self):
+		old = self.sell_old()
+		self.assertEqual(
+			api.prepare_upgrade(old),
+			{"balance": old, "customer": CUSTOMER, "company": COMPANY, "item_code": self.credit_item},
+		)
 
 	# --- refusals -----------------------------------------------------------------------------
 
