@@ -12,7 +12,9 @@ expiry job (breakage on and off) and extend expired balances; and what an accoun
 till add (issue 16): allocate an advance through Payment Reconciliation, take a payment off an
 invoice with Unreconcile Payment, raise a debit note against a redemption, move the books'
 frozen date forward, cancel an invoice from its form through the desk's Cancel All, sell and
-redeem at the till then close it, and bring in opening balances. After every action the package
+redeem at the till then close it, and bring in opening balances; and (issue 20) share a balance
+with the other customer, stop sharing it, and invoice a sharer, who redeems from it. After every
+action the package
 ledger, the Package Deferred Revenue report and the GL agree on every deferred account (of
 the till's company too), every voucher's GL is balanced, no units are negative, the stored
 state equals the state the ledger derives, no Journal Entry of the app is dated inside the
@@ -123,6 +125,8 @@ class Practice:
 			(self.cancel_from_desk, 2),
 			(self.day_at_the_till, 1),
 			(self.import_opening_balances, 1),
+			(self.share, 2),
+			(self.unshare, 1),
 		]
 		population = [action for action, weight in actions for _ in range(weight)]
 		for step in range(steps):
@@ -236,6 +240,14 @@ class Practice:
 			# a patient who holds a package comes in for what it covers, on a day it is valid
 			balance = self.random.choice(live)
 			customer = balance.customer
+			sharers = frappe.get_all(
+				"Package Balance Sharer",
+				filters={"parent": balance.name},
+				pluck="customer",
+				order_by="idx asc",
+			)
+			if sharers and self.random.random() < 0.5:
+				customer = self.random.choice(sharers)  # a household member uses the shared balance
 			items = frappe.get_all(
 				"Package Balance Item",
 				filters={"parent": balance.name},
@@ -405,6 +417,17 @@ class Practice:
 					(frozen, self.step_started),
 				)
 			]
+		problems += [
+			f"redemption {name} names {customer} / {used_by}, not its balance's owner / the invoice's customer"
+			for name, customer, used_by in frappe.db.sql(
+				"""select log.name, log.customer, log.used_by_customer from `tabPackage Redemption` log
+				join `tabPackage Balance` balance on balance.name = log.package_balance
+				join `tabSales Invoice` invoice on invoice.name = log.sales_invoice
+				where log.invoice_type = 'Sales Invoice' and log.creation >= %s
+				and (log.customer != balance.customer or log.used_by_customer != invoice.customer)""",
+				self.step_started,
+			)
+		]
 		problems += [
 			f"{name} is Active but its purchase invoice {invoice} owes {outstanding}"
 			for name, invoice, outstanding in frappe.db.sql(
@@ -625,6 +648,36 @@ class Practice:
 		api.extend_expiry(name, add_days(nowdate(), 30), "Patient was away")
 		return f"extend {name}"
 
+	def share(self):
+		"""A patient shares a balance with the other customer (household sharing, issue 20)."""
+		balance = self.pick(
+			frappe.get_all(
+				"Package Balance",
+				filters={"name": ("in", self.balances() or [""])},
+				fields=["name", "customer"],
+				order_by="name asc",
+			)
+		)
+		if not balance:
+			return None
+		customer = self.random.choice([c for c in CUSTOMERS if c != balance.customer] or CUSTOMERS)
+		api.add_sharer(balance.name, customer, "Household")
+		return f"share {balance.name} of {balance.customer} with {customer}"
+
+	def unshare(self):
+		sharer = self.pick(
+			frappe.get_all(
+				"Package Balance Sharer",
+				filters={"parent": ("in", self.balances() or [""])},
+				fields=["parent", "customer"],
+				order_by="parent asc, customer asc",
+			)
+		)
+		if not sharer:
+			return None
+		api.remove_sharer(sharer.parent, sharer.customer, "Moved out")
+		return f"stop sharing {sharer.parent} with {sharer.customer}"
+
 
 def kept_package(name: str, **values):
 	"""The sequences' packages are kept on the site between runs, like a practice's catalog."""
@@ -684,6 +737,12 @@ class TestRandomSequences(PackageTestCase):
 					stats[f"ledger: {event}"] += frappe.db.count(
 						"Package Ledger Entry", {"event": event, "creation": (">=", seed_started)}
 					)
+				# issue 20: redemptions a sharer made from another customer's balance
+				stats["ledger: Redeemed by a sharer"] += frappe.db.sql(
+					"""select count(*) from `tabPackage Redemption`
+					where creation >= %s and used_by_customer != customer""",
+					seed_started,
+				)[0][0]
 				frappe.db.rollback(save_point="seed")
 				reset_settings()
 				clear_app_caches()
@@ -703,4 +762,6 @@ class TestRandomSequences(PackageTestCase):
 		# the Proportional package was sold and used: breakage moved with use, and was given back
 		self.assertGreater(ledger_events["ledger: Breakage With Use"], 0)
 		self.assertGreater(ledger_events["ledger: Breakage With Use Reversal"], 0)
+		# balances were shared and a sharer's invoice redeemed from one (issue 20)
+		self.assertGreater(ledger_events["ledger: Redeemed by a sharer"], 0)
 		self.assertGreater(done, len(SEEDS) * ACTIONS_PER_SEED // 2)
