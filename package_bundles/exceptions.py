@@ -153,6 +153,38 @@ class UnfreezeError(PackageError):
 	"""An early unfreeze of a freeze that is not submitted, is over, or was unfrozen already."""
 
 
+# --- transfer (issue 20): a balance's unused units given to another customer of the company -----
+
+
+class TransferError(PackageError):
+	"""A Package Balance Transfer refused; the subclasses say why."""
+
+
+class TransferCustomerError(TransferError):
+	"""No customer to transfer to: unknown or disabled."""
+
+
+class TransferToSameCustomerError(TransferError):
+	"""The receiving customer is the one who holds the balance."""
+
+
+class TransferAcrossCompaniesError(TransferError):
+	"""The receiving customer belongs to another company: an internal customer representing it, or a
+	customer whose accounts name only other companies."""
+
+
+class TransferItemError(TransferError):
+	"""A row naming no line of the balance, the same line twice, no units or a part of a whole unit."""
+
+
+class TransferCostCenterError(TransferError):
+	"""The receiving balance's cost center belongs to another company or is a group."""
+
+
+class TransferReceiverUsedError(TransferError):
+	"""The receiving balance was used (or moved on): cancel those invoices or documents first."""
+
+
 # --- upgrade (issue 20): a balance exchanged for another package on the invoice that sells it ----
 
 
