@@ -62,6 +62,7 @@ class PackageBalance(Document):
 		items: DF.Table[PackageBalanceItem]
 		opening_import: DF.Link | None
 		opening_reference: DF.Data | None
+		package_balance_transfer: DF.Link | None
 		package_price: DF.Currency
 		prepaid_package: DF.Link | None
 		project: DF.Link | None
@@ -81,6 +82,7 @@ class PackageBalance(Document):
 		total_deferred: DF.Currency
 		total_recognized: DF.Currency
 		total_refunded: DF.Currency
+		transferred_from: DF.Link | None
 		upgraded_from: DF.Link | None
 		upgraded_to: DF.Link | None
 	# end: auto-generated types
