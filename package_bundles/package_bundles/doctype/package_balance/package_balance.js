@@ -20,8 +20,39 @@ frappe.ui.form.on("Package Balance", {
 		}
 		show_freeze(frm);
 		show_upgrade(frm);
+		show_transfer(frm);
 	},
 });
+
+// issue 20, Transfer: a new transfer of this balance's unused units (everything left by default);
+// a received balance shows where it came from
+function show_transfer(frm) {
+	if (frm.doc.transferred_from) {
+		frm.dashboard.add_indicator(
+			__("Received by transfer {0} from balance {1}", [
+				frm.doc.package_balance_transfer,
+				frm.doc.transferred_from,
+			]),
+			"blue"
+		);
+	}
+	if (frappe.model.can_read("Package Balance Transfer")) {
+		frm.add_custom_button(
+			__("Transfers"),
+			() =>
+				frappe.set_route("List", "Package Balance Transfer", { from_balance: frm.doc.name }),
+			__("View")
+		);
+	}
+	if (
+		["Active", "Awaiting Payment"].includes(frm.doc.status) &&
+		frappe.model.can_create("Package Balance Transfer")
+	) {
+		frm.add_custom_button(__("Transfer"), () =>
+			frappe.new_doc("Package Balance Transfer", { from_balance: frm.doc.name })
+		);
+	}
+}
 
 // issue 20, Upgrade: a new Sales Invoice for the customer with the credit row naming this balance;
 // the user adds the new package's row, and the app sets the credit when the invoice is saved
