@@ -58,6 +58,7 @@ from package_bundles.engine.freeze import (
 	expiry_after_unfreeze,
 	frozen_days,
 	is_frozen_on,
+	move_expiry,
 	overlapping,
 	period_on_record,
 	unfreeze,

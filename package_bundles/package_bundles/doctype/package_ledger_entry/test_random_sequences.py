@@ -31,10 +31,15 @@ import frappe
 from erpnext.accounts.doctype.sales_invoice.sales_invoice import make_sales_return
 from frappe.utils import add_days, flt, getdate, nowdate
 
-from package_bundles import api
+from package_bundles import api, engine
 from package_bundles.exceptions import BalanceStateError, PackageError
 from package_bundles.flows import expire
-from package_bundles.package_bundles.doctype.package_balance.test_desk_cancel import cancel_from_form
+from package_bundles.flows import freeze as freeze_flow
+from package_bundles.package_bundles.doctype.package_balance.test_desk_cancel import (
+	FORM_IGNORES,
+	cancel_from_form,
+	listed_by_dialog,
+)
 from package_bundles.package_bundles.doctype.package_balance.test_point_of_sale import pos_invoice
 from package_bundles.tests.case import (
 	IGNORED_TEST_RECORDS,
@@ -125,6 +130,8 @@ class Practice:
 			(self.cancel_from_desk, 2),
 			(self.day_at_the_till, 1),
 			(self.import_opening_balances, 1),
+			(self.freeze, 2),
+			(self.unfreeze, 1),
 			(self.share, 2),
 			(self.unshare, 1),
 		]
@@ -429,6 +436,18 @@ class Practice:
 			)
 		]
 		problems += [
+			f"redemption {name} of {balance} dated {date}, a day frozen by {frozen}"
+			for name, balance, date, frozen in frappe.db.sql(
+				"""select log.name, log.package_balance, log.posting_date, freeze.name
+				from `tabPackage Redemption` log join `tabPackage Balance Freeze` freeze
+				on freeze.package_balance = log.package_balance and freeze.docstatus = 1
+				where log.creation >= %s and log.posting_date >= freeze.from_date
+				and log.posting_date <= if(freeze.unfrozen_on is null, freeze.to_date,
+					date_sub(freeze.unfrozen_on, interval 1 day))""",
+				self.step_started,
+			)
+		]
+		problems += [
 			f"{name} is Active but its purchase invoice {invoice} owes {outstanding}"
 			for name, invoice, outstanding in frappe.db.sql(
 				"""select balance.name, balance.sales_invoice, invoice.outstanding_amount
@@ -552,6 +571,11 @@ class Practice:
 		name = self.pick(self.submitted())
 		if not name:
 			return None
+		# the dialog's Cancel All and the form's Cancel are two requests: when the dialog lists
+		# documents, a refused Cancel follows what Cancel All cancelled (and kept)
+		self.app_refusal_is_early = not listed_by_dialog(
+			"Sales Invoice", name, FORM_IGNORES.get("Sales Invoice", [])
+		)
 		listed = cancel_from_form("Sales Invoice", name)
 		return f"cancel {name} from its form (Cancel All listed {[doc['name'] for doc in listed]})"
 
@@ -647,6 +671,89 @@ class Practice:
 			return None
 		api.extend_expiry(name, add_days(nowdate(), 30), "Patient was away")
 		return f"extend {name}"
+
+	# --- freeze (issue 20): a balance paused for a few days, unfrozen early or cancelled ---------
+
+	def freeze(self):
+		live = frappe.get_all(
+			"Package Balance",
+			filters={
+				"name": ("in", self.balances() or [""]),
+				"status": ("in", ("Active", "Awaiting Payment")),
+			},
+			fields=["name", "expiry_date"],
+			order_by="name asc",
+		)
+		balance = self.pick(live)
+		if not balance:
+			return None
+		from_date = getdate(add_days(nowdate(), self.random.choice([0, 0, 1, 3])))
+		to_date = getdate(add_days(from_date, self.random.randint(0, 10)))
+		frozen = frappe.get_doc(
+			{
+				"doctype": "Package Balance Freeze",
+				"package_balance": balance.name,
+				"from_date": from_date,
+				"to_date": to_date,
+				"reason": "In hospital",
+			}
+		)
+		frozen.insert()
+		frozen.submit()
+		moved = engine.move_expiry(
+			getdate(balance.expiry_date) if balance.expiry_date else None, frozen.frozen_days
+		)
+		self.check_freeze_on_balance(balance.name, moved)
+		return f"freeze {balance.name} from {from_date} to {to_date} ({frozen.name})"
+
+	def unfreeze(self):
+		"""End a live freeze early (from today or a day later), or cancel it."""
+		live = frappe.get_all(
+			"Package Balance Freeze",
+			filters={
+				"package_balance": ("in", self.balances() or [""]),
+				"docstatus": 1,
+				"unfrozen_on": ("is", "not set"),
+				"to_date": (">=", nowdate()),
+			},
+			fields=["name", "package_balance", "from_date", "to_date"],
+			order_by="name asc",
+		)
+		frozen = self.pick(live)
+		if not frozen:
+			return None
+		expiry = frappe.db.get_value("Package Balance", frozen.package_balance, "expiry_date")
+		if self.random.random() < 0.3:
+			doc = frappe.get_doc("Package Balance Freeze", frozen.name)
+			doc.cancel()
+			taken_back = freeze_flow.period_of(doc).counted_days
+			self.check_freeze_on_balance(frozen.package_balance, engine.move_expiry(expiry, -taken_back))
+			return f"cancel freeze {frozen.name} of {frozen.package_balance}"
+		on_date = add_days(nowdate(), self.random.choice([0, 0, 2]))
+		given_back = api.unfreeze(frozen.name, on_date)["days_given_back"]
+		self.check_freeze_on_balance(frozen.package_balance, engine.move_expiry(expiry, -given_back))
+		return (
+			f"unfreeze {frozen.name} of {frozen.package_balance} on {on_date}: {given_back} days given back"
+		)
+
+	def check_freeze_on_balance(self, balance: str, expected_expiry):
+		"""The balance's expiry moved by exactly the freeze's days, and it keeps the period its freezes say."""
+		stored = frappe.db.get_value(
+			"Package Balance", balance, ["expiry_date", "frozen_from", "frozen_until"], as_dict=True
+		)
+		on_record = engine.period_on_record(freeze_flow.live_periods(balance), getdate(nowdate()))
+		expected = (on_record.from_date, on_record.last_frozen_day) if on_record else (None, None)
+		found = (
+			getdate(stored.frozen_from) if stored.frozen_from else None,
+			getdate(stored.frozen_until) if stored.frozen_until else None,
+		)
+		if (
+			found != expected
+			or (getdate(stored.expiry_date) if stored.expiry_date else None) != expected_expiry
+		):
+			raise AssertionError(
+				f"seed {self.seed}: {balance} keeps {found} expiring {stored.expiry_date}, its freezes say {expected} expiring {expected_expiry}"
+			)
 
 	def share(self):
 		"""A patient shares a balance with the other customer (household sharing, issue 20)."""
@@ -764,4 +871,7 @@ class TestRandomSequences(PackageTestCase):
 		self.assertGreater(ledger_events["ledger: Breakage With Use Reversal"], 0)
 		# balances were shared and a sharer's invoice redeemed from one (issue 20)
 		self.assertGreater(ledger_events["ledger: Redeemed by a sharer"], 0)
+		# balances were frozen, and freezes ended early or cancelled (issue 20)
+		self.assertGreater(stats["freeze: done"], 0)
+		self.assertGreater(stats["unfreeze: done"], 0)
 		self.assertGreater(done, len(SEEDS) * ACTIONS_PER_SEED // 2)
