@@ -81,6 +81,9 @@ def before_validate(doc, method=None):
 	for row in rows:
 		validate_balance(doc, row, posting)
 		credits[row_key(row)] = upgrade_credit(posting, row)
+		if keeps_saved_credit(doc, row):
+			# the submit re-checks the credit the user saw under lock, and refuses if it moved
+			credits[row_key(row)] = Decimal(str(-flt(row.rate)))
 		set_credit_row(
 			doc, row, posting.lines_of(row.package_upgrade_from)[0], credits[row_key(row)], template
 		)
@@ -88,6 +91,11 @@ def before_validate(doc, method=None):
 	doc.flags.package_upgrade_template = template
 	# before ERPNext's totals refuse a negative grand total: at the packages' prices
 	validate_package_rows(doc, rows, packages_total(doc, package_rows(doc)), sum(credits.values()))
+
+
+def keeps_saved_credit(doc, row) -> bool:
+	"""Submitting a saved draft keeps the credit it was saved with, as a redeemed row keeps its balance."""
+	return doc._action == "submit" and not doc.is_new() and bool(row.name) and flt(row.rate) < 0
 
 
 def row_key(row) -> str:
@@ -380,6 +388,19 @@ def validate_package_rows(doc, rows, total: float | None = None, credit: float |
 
 
 # --- submit and cancel ------------------------------------------------------------------------------
+
+
+def before_submit(doc, method=None):
+	"""Lock the old balances and re-check each credit before ERPNext writes the invoice's GL."""
+	if is_consolidation(doc) or doc.doctype != "Sales Invoice" or doc.get("is_return"):
+		return
+	rows = credit_rows(doc)
+	if not rows:
+		return
+	posting = upgrade_posting(doc, rows, lock=True)
+	for row in rows:
+		validate_balance(doc, row, posting)
+		validate_credit_unchanged(row, upgrade_credit(posting, row))
 
 
 def on_submit(doc, method=None):

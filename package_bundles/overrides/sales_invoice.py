@@ -7,7 +7,7 @@ money paid at booking (it returns at once on an invoice that bills no Patient Ap
 flows.consumables puts a Clinical Procedure's consumables a package holds on rows of their own
 and flows.therapy refuses billing as one item a Therapy Plan billed by its sessions (both return
 at once on an invoice without Health's rows); flows.upgrade sets an upgrade's credit row first (before
-anything plans), checks it, records the old balance's Upgrade once the new package's balances exist,
+anything plans), checks it (at submit under lock, before ERPNext posts), records the old balance's Upgrade once the new package's balances exist,
 and unlinks them on cancel, after flows.invoice restored the old balance (it returns at once on an
 invoice without a credit row). The flows are called through their modules so a test can wrap them.
 """
@@ -32,6 +32,7 @@ def validate(doc, method=None):
 
 
 def before_submit(doc, method=None):
+	upgrade.before_submit(doc, method)
 	orders.count_redeemed_rows_as_billed(doc, method)
 
 

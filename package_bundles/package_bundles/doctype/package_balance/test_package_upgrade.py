@@ -23,6 +23,7 @@ from package_bundles.exceptions import (
 	BalanceUnavailableError,
 	BalanceUpgradedError,
 	BalanceUponPurchaseError,
+	UpgradeCreditChangedError,
 	UpgradeDuplicateError,
 	UpgradeInvoiceError,
 	UpgradeNegativeRatesError,
@@ -374,6 +375,20 @@ class TestPackageUpgrade(PackageTestCase):
 		again = make_invoice([(VISIT, 1)], taxes=False)
 		self.assertEqual(again.items[0].package_balance, old)
 		self.assertEqual(line_state(old)[0][:3], (VISIT, 2, 2))
+		self.assertEqual(invariant_problems(), [])
+
+	def test_a_balance_used_after_the_draft_was_saved_refuses_its_submit(self):
+		old = self.sell_old()
+		draft = self.upgrade(old, submit=False)
+		self.assertEqual(draft.items[1].rate, -585)
+		make_invoice([(VISIT, 1)], taxes=False)  # one more visit from the old balance: 450 left
+		draft.reload()
+		self.assert_refused(UpgradeCreditChangedError, draft.submit)
+		draft.reload()
+		draft.save()
+		self.assertEqual(draft.items[1].rate, -450)
+		draft.submit()
+		self.assertEqual(frappe.db.get_value("Package Balance", old, "status"), "Upgraded")
 		self.assertEqual(invariant_problems(), [])
 
 	def test_amend_after_cancel_upgrades_again(self):
