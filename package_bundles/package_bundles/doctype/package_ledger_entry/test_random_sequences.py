@@ -13,7 +13,8 @@ till add (issue 16): allocate an advance through Payment Reconciliation, take a 
 invoice with Unreconcile Payment, raise a debit note against a redemption, move the books'
 frozen date forward, cancel an invoice from its form through the desk's Cancel All, sell and
 redeem at the till then close it, and bring in opening balances; and (issue 20) share a balance
-with the other customer, stop sharing it, and invoice a sharer, who redeems from it. After every
+with the other customer, stop sharing it, and invoice a sharer, who redeems from it; transfer a
+balance's unused units to the other customer and cancel the transfer. After every
 action the package
 ledger, the Package Deferred Revenue report and the GL agree on every deferred account (of
 the till's company too), every voucher's GL is balanced, no units are negative, the stored
@@ -108,6 +109,8 @@ class Practice:
 		self.stats = stats
 		self.invoices: list[str] = []
 		self.opening_balances: list[str] = []
+		# balances a transfer made for the receiving customer (issue 20)
+		self.received_balances: list[str] = []
 		self.log: list[str] = []
 
 	def run(self, steps: int):
@@ -134,6 +137,8 @@ class Practice:
 			(self.unfreeze, 1),
 			(self.share, 2),
 			(self.unshare, 1),
+			(self.transfer, 2),
+			(self.cancel_transfer, 1),
 		]
 		population = [action for action, weight in actions for _ in range(weight)]
 		for step in range(steps):
@@ -406,7 +411,7 @@ class Practice:
 			pluck="name",
 			order_by="name asc",
 		)
-		return sold + self.opening_balances
+		return sold + self.opening_balances + self.received_balances
 
 	# --- the accountant's actions (issue 16) ----------------------------------------------
 
@@ -785,6 +790,93 @@ class Practice:
 		api.remove_sharer(sharer.parent, sharer.customer, "Moved out")
 		return f"stop sharing {sharer.parent} with {sharer.customer}"
 
+	# --- transfer (issue 20): a balance's unused units given to the other customer -------------
+
+	def transfer(self):
+		"""Everything left of a balance, or part of one line, to the other customer; sometimes to
+		another cost center (a Journal Entry moves the deferred revenue between the two)."""
+		balance = self.pick(
+			frappe.get_all(
+				"Package Balance",
+				filters={
+					"name": ("in", self.balances() or [""]),
+					"status": ("in", ("Active", "Awaiting Payment", "Expired")),
+				},
+				fields=["name", "customer"],
+				order_by="name asc",
+			)
+		)
+		if not balance:
+			return None
+		customer = self.random.choice([c for c in CUSTOMERS if c != balance.customer] or CUSTOMERS)
+		items = []
+		if self.random.random() < 0.5:
+			line = self.pick(
+				frappe.get_all(
+					"Package Balance Item",
+					filters={"parent": balance.name, "qty_remaining": (">", 0)},
+					fields=["name", "qty_remaining"],
+					order_by="idx asc",
+				)
+			)
+			if line:
+				items = [{"balance_item": line.name, "qty": self.random.randint(1, int(line.qty_remaining))}]
+		doc = frappe.get_doc(
+			{
+				"doctype": "Package Balance Transfer",
+				"from_balance": balance.name,
+				"to_customer": customer,
+				"reason": "Moving away",
+				"items": items,
+				"cost_center": self.transfer_cost_center() if self.random.random() < 0.3 else None,
+			}
+		)
+		doc.insert()
+		doc.submit()
+		self.received_balances.append(doc.to_balance)
+		moved = [(row.item_code, row.qty, row.value) for row in doc.items]
+		return f"transfer {doc.name}: {balance.name} of {balance.customer} to {customer} as {doc.to_balance}: {moved}, Journal Entry {doc.journal_entry}"
+
+	def transfer_cost_center(self) -> str:
+		name = frappe.db.get_value(
+			"Cost Center", {"cost_center_name": "PKT Transfer Desk", "company": COMPANY}
+		)
+		if name:
+			return name
+		root = frappe.db.get_value(
+			"Cost Center", {"company": COMPANY, "is_group": 1, "parent_cost_center": ("is", "not set")}
+		)
+		return (
+			frappe.get_doc(
+				{
+					"doctype": "Cost Center",
+					"cost_center_name": "PKT Transfer Desk",
+					"parent_cost_center": root,
+					"company": COMPANY,
+				}
+			)
+			.insert(ignore_permissions=True)
+			.name
+		)
+
+	def cancel_transfer(self):
+		"""A transfer cancelled, from its form or not: refused once the receiver used the balance."""
+		name = self.pick(
+			frappe.get_all(
+				"Package Balance Transfer",
+				filters={"docstatus": 1, "from_balance": ("in", self.balances() or [""])},
+				pluck="name",
+				order_by="name asc",
+			)
+		)
+		if not name:
+			return None
+		if self.random.random() < 0.5:
+			frappe.get_doc("Package Balance Transfer", name).cancel()
+			return f"cancel transfer {name}"
+		cancel_from_form("Package Balance Transfer", name)
+		return f"cancel transfer {name} from its form"
+
 
 def kept_package(name: str, **values):
 	"""The sequences' packages are kept on the site between runs, like a practice's catalog."""
@@ -874,4 +966,7 @@ class TestRandomSequences(PackageTestCase):
 		# balances were frozen, and freezes ended early or cancelled (issue 20)
 		self.assertGreater(stats["freeze: done"], 0)
 		self.assertGreater(stats["unfreeze: done"], 0)
+		# balances were transferred to the other customer, and transfers cancelled (issue 20)
+		self.assertGreater(stats["transfer: done"], 0)
+		self.assertGreater(stats["cancel_transfer: done"], 0)
 		self.assertGreater(done, len(SEEDS) * ACTIONS_PER_SEED // 2)
