@@ -37,6 +37,7 @@ from package_bundles.package_bundles.doctype.package_balance.test_desk_cancel im
 	journal_entries_of,
 	listed_by_dialog,
 )
+from package_bundles.package_bundles.doctype.prepaid_package.test_prepaid_package import make_user
 from package_bundles.package_bundles.report.package_deferred_revenue.package_deferred_revenue import (
 	ledger_deferred,
 )
@@ -482,6 +483,24 @@ class TestPackageBalanceTransfer(PackageTestCase):
 		self.transfer(giving.name)
 		sale.reload()
 		self.assert_refused(BalanceTransferredError, sale.cancel)
+
+	def test_a_package_manager_transfers_and_an_accounts_user_may_not(self):
+		giving = self.sell()
+		manager = make_user("pkt-transfer-manager@example.com", ["Package Manager", "Accounts User"])
+		clerk = make_user("pkt-transfer-clerk@example.com", ["Accounts User", "Sales User"])
+		frappe.set_user(clerk)
+		with self.assertRaises(frappe.PermissionError):
+			self.transfer(giving)
+		frappe.set_user(manager)
+		transfer = self.transfer(giving)
+		self.assertEqual(frappe.db.get_value("Package Balance Transfer", transfer.name, "owner"), manager)
+		frappe.set_user(clerk)
+		# an accounts user reads it, and cannot cancel it
+		self.assertTrue(frappe.has_permission("Package Balance Transfer", "read", transfer.name))
+		with self.assertRaises(frappe.PermissionError):
+			frappe.get_doc("Package Balance Transfer", transfer.name).cancel()
+		frappe.set_user("Administrator")
+		self.assert_books()
 
 	# --- refusals -------------------------------------------------------------------------------
 
