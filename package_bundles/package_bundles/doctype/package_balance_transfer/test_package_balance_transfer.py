@@ -145,6 +145,14 @@ def lines_of(balance_name: str) -> dict[str, str]:
 	)
 
 
+def connections(balance_name: str) -> dict[str, int]:
+	"""What the Package Balance form's Connections tab counts, per linked doctype."""
+	from frappe.desk.notifications import get_open_count
+
+	counts = get_open_count("Package Balance", balance_name)["count"]["external_links_found"]
+	return {row["doctype"]: row["count"] for row in counts}
+
+
 def per_customer(customer: str) -> float:
 	return ledger_deferred(COMPANY, nowdate(), [customer])
 
@@ -299,6 +307,8 @@ class TestPackageBalanceTransfer(PackageTestCase):
 			],
 		)
 		self.assertEqual((per_customer(CUSTOMER), per_customer(OTHER_CUSTOMER)), (0, 720))
+		# the giving balance's form lists the transfer and the balance it made (Connections)
+		self.assertEqual(connections(giving), {"Package Balance Transfer": 1, "Package Balance": 1})
 		_columns, rows, *_rest = roll_forward.execute(
 			frappe._dict(company=COMPANY, from_date=nowdate(), to_date=nowdate())
 		)
@@ -457,6 +467,42 @@ class TestPackageBalanceTransfer(PackageTestCase):
 		amended.submit()
 		self.assertNotEqual(amended.to_balance, transfer.to_balance)
 		self.assertEqual(frappe.db.get_value("Package Balance", giving, "total_deferred"), 315)
+		self.assert_books()
+
+	def test_cancel_with_the_books_frozen_reverses_both_sides_on_the_first_open_day(self):
+		clinic = self.make_cost_center()
+		giving = self.sell()
+		transfer = self.transfer(giving, cost_center=clinic)
+		transfer.reload()
+		frappe.db.set_single_value("Accounts Settings", "acc_frozen_upto", nowdate())
+
+		transfer.cancel()
+
+		# the Journal Entry stays in the frozen day and a reversal lands the day after, like both sides' entries
+		[reversal] = frappe.get_all(
+			"Journal Entry", filters={"reversal_of": transfer.journal_entry, "docstatus": 1}, pluck="name"
+		)
+		self.assertEqual(
+			str(frappe.db.get_value("Journal Entry", reversal, "posting_date")), add_days(nowdate(), 1)
+		)
+		self.assertEqual(gl_by_cost_center(reversal, DEFERRED), {MAIN_COST_CENTER: -720, clinic: 720})
+		reversed_entries = frappe.get_all(
+			"Package Ledger Entry",
+			filters={"voucher_no": transfer.name, "is_reversal": 1},
+			fields=["customer", "posting_date", "journal_entry"],
+			order_by="customer asc",
+		)
+		self.assertEqual(
+			{(row.customer, str(row.posting_date), row.journal_entry) for row in reversed_entries},
+			{
+				(CUSTOMER, add_days(nowdate(), 1), reversal),
+				(OTHER_CUSTOMER, add_days(nowdate(), 1), reversal),
+			},
+		)
+		self.assertEqual(
+			frappe.db.get_value("Package Balance", giving, ["status", "total_deferred"]), ("Active", 720)
+		)
+		self.assertEqual(frappe.db.get_value("Package Balance", transfer.to_balance, "status"), "Cancelled")
 		self.assert_books()
 
 	def test_cancel_is_refused_once_the_receiver_used_the_balance(self):
