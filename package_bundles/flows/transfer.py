@@ -88,12 +88,7 @@ def validate_transfer(doc) -> None:
 	"""Save and submit: the parties, the cost center and the rows (the state is checked under lock)."""
 	doc.transfer_date = nowdate()  # a transfer takes effect on the day it is submitted
 	balance = balance_of(doc.from_balance)
-	doc.from_customer, doc.from_customer_name = balance.customer, balance.customer_name
-	doc.company, doc.prepaid_package, doc.currency = (
-		balance.company,
-		balance.prepaid_package,
-		balance.currency,
-	)
+	set_from_balance(doc, balance)
 	validate_to_customer(doc)
 	validate_same_company(doc)
 	validate_cost_center(doc, balance)
@@ -101,6 +96,15 @@ def validate_transfer(doc) -> None:
 	if not doc.items:
 		fill_everything_left(doc, lines)
 	validate_items(doc, lines)
+
+
+def set_from_balance(doc, balance) -> None:
+	"""The giving side as the balance says (what the form fetches, set again on the server)."""
+	doc.from_customer = balance.customer
+	doc.from_customer_name = balance.customer_name
+	doc.company = balance.company
+	doc.prepaid_package = balance.prepaid_package
+	doc.currency = balance.currency
 
 
 def balance_of(name: str) -> frappe._dict:
@@ -276,10 +280,12 @@ def submit_transfer(doc) -> None:
 	)
 	validate_movable_on(doc, giving)
 	terms = frappe.get_doc("Package Balance", doc.from_balance)
-	sample = next(iter(giving.lines.values()))
-	giving_key = giving.deferred_key(sample)
+	# every line of a balance defers on the balance's account and dimensions; the receiving balance
+	# takes them, with the transfer's cost center
+	first_line = next(iter(giving.lines.values()))
+	giving_key = giving.deferred_key(first_line)
 	receiving_key = key_of(
-		sample.deferred_revenue_account, doc.cost_center, sample.project, sample.dimensions
+		first_line.deferred_revenue_account, doc.cost_center, first_line.project, first_line.dimensions
 	)
 
 	values = {}
@@ -293,7 +299,7 @@ def submit_transfer(doc) -> None:
 		)
 		values[row.name] = -sum((m.deferred for m in result.movements if m.event == TRANSFER_OUT), Decimal(0))
 
-	balance = new_receiving_balance(doc, terms, giving, values)
+	balance = new_receiving_balance(doc, terms, values)
 	receiving = LedgerPosting(VOUCHER_TYPE, doc.name, doc.transfer_date, doc.company, balances=[balance.name])
 	new_lines = {line.idx: line for line in receiving.lines.values()}
 	for position, row in enumerate(doc.items, start=1):
@@ -349,7 +355,7 @@ def validate_movable_on(doc, posting: LedgerPosting) -> None:
 		)
 
 
-def new_receiving_balance(doc, terms, giving: LedgerPosting, values: dict):
+def new_receiving_balance(doc, terms, values: dict):
 	"""The receiving customer's balance: the giving one's terms, only the units transferred."""
 	balance = frappe.new_doc("Package Balance")
 	balance.update({field: terms.get(field) for field in COPIED_TERMS})
