@@ -23,6 +23,8 @@ frappe.ui.form.on("Package Balance Transfer", {
 		}
 	},
 	refresh(frm) {
+		// rows come from the balance's lines (Transfer everything left): edit the units or remove rows
+		frm.set_df_property("items", "cannot_add_rows", true);
 		if (frm.doc.docstatus === 0 && frm.doc.from_balance) {
 			frm.add_custom_button(__("Transfer everything left"), () => fill_everything_left(frm));
 		}
