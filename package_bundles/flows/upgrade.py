@@ -30,6 +30,7 @@ from package_bundles.engine.state import UPGRADE
 from package_bundles.exceptions import (
 	BalanceExpiredError,
 	BalanceFrozenError,
+	BalanceUpgradedError,
 	BalanceUsedUpError,
 	UpgradeCreditChangedError,
 	UpgradeCreditRowError,
@@ -385,6 +386,31 @@ def validate_package_rows(doc, rows, total: float | None = None, credit: float |
 			),
 			UpgradeWithoutPackageError,
 		)
+
+
+def check_returns(doc, method=None):
+	"""validate of a credit note: a redeemed row it returns gives units back to a balance that must be
+	live; one upgraded since is refused here, before ERPNext posts the note (cancel the upgrade first)."""
+	if not doc.get("is_return"):
+		return
+	balances = sorted({row.package_balance for row in doc.items if row.get("package_balance")})
+	if not balances:
+		return
+	upgraded = frappe.get_all(
+		"Package Balance",
+		filters={"name": ("in", balances), "status": "Upgraded"},
+		pluck="name",
+		order_by="name asc",
+	)
+	for row in doc.items:
+		if row.get("package_balance") in upgraded:
+			frappe.throw(
+				_(
+					"Row #{0}: Package balance {1} was exchanged for another package; cancel the invoice"
+					" that upgraded it before returning what it paid for"
+				).format(row.idx, frappe.bold(row.package_balance)),
+				BalanceUpgradedError,
+			)
 
 
 # --- submit and cancel ------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ def before_validate(doc, method=None):
 
 def validate(doc, method=None):
 	invoice.validate(doc, method)
+	upgrade.check_returns(doc, method)
 
 
 def on_submit(doc, method=None):

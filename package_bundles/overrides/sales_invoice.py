@@ -27,6 +27,7 @@ def before_validate(doc, method=None):
 def validate(doc, method=None):
 	invoice.validate(doc, method)
 	upgrade.validate(doc, method)
+	upgrade.check_returns(doc, method)
 	therapy.check_plan_rows(doc)
 	consumables.check_stock(doc)
 

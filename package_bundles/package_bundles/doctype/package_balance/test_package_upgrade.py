@@ -391,6 +391,15 @@ class TestPackageUpgrade(PackageTestCase):
 		self.assertEqual(frappe.db.get_value("Package Balance", old, "status"), "Upgraded")
 		self.assertEqual(invariant_problems(), [])
 
+	def test_a_return_of_a_visit_from_an_upgraded_balance_is_refused_before_posting(self):
+		old = self.sell_old()
+		visit = frappe.get_all(
+			"Package Redemption", filters={"package_balance": old}, pluck="sales_invoice", order_by="name asc"
+		)[0]
+		self.upgrade(old)
+		credit_note = make_sales_return(visit)
+		self.assert_refused(BalanceUpgradedError, credit_note.insert)
+
 	def test_amend_after_cancel_upgrades_again(self):
 		old = self.sell_old()
 		invoice = self.upgrade(old)
