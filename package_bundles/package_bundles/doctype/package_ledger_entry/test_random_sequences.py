@@ -19,7 +19,9 @@ action the package
 ledger, the Package Deferred Revenue report and the GL agree on every deferred account (of
 the till's company too), every voucher's GL is balanced, no units are negative, the stored
 state equals the state the ledger derives, no Journal Entry of the app is dated inside the
-frozen period, and a balance is Active only while its purchase invoice is paid. A refused action must be one the app or ERPNext refuses on purpose; an
+frozen period, and a balance is Active only while its purchase invoice is paid. A balance traded up (issue 20) is credited on
+an invoice selling another package, and that invoice is cancelled (also from its form) or amended
+like any other. A refused action must be one the app or ERPNext refuses on purpose; an
 app refusal happens before anything is written.
 """
 
@@ -42,6 +44,7 @@ from package_bundles.package_bundles.doctype.package_balance.test_desk_cancel im
 	listed_by_dialog,
 )
 from package_bundles.package_bundles.doctype.package_balance.test_point_of_sale import pos_invoice
+from package_bundles.setup.install import make_upgrade_credit_item, upgrade_credit_item
 from package_bundles.tests.case import (
 	IGNORED_TEST_RECORDS,
 	PackageTestCase,
@@ -133,6 +136,8 @@ class Practice:
 			(self.cancel_from_desk, 2),
 			(self.day_at_the_till, 1),
 			(self.import_opening_balances, 1),
+			(self.upgrade, 2),
+			(self.cancel_upgrade, 1),
 			(self.freeze, 2),
 			(self.unfreeze, 1),
 			(self.share, 2),
@@ -790,6 +795,57 @@ class Practice:
 		api.remove_sharer(sharer.parent, sharer.customer, "Moved out")
 		return f"stop sharing {sharer.parent} with {sharer.customer}"
 
+	# --- upgrade (issue 20): a balance exchanged for another package on the invoice that sells it ---
+
+	def upgrade(self):
+		"""A patient trades a balance up: the invoice selling a package carries the balance's credit row."""
+		candidates = frappe.get_all(
+			"Package Balance",
+			filters={
+				"name": ("in", self.balances() or [""]),
+				"status": ("in", ("Active", "Awaiting Payment", "Expired", "Upgraded")),
+			},
+			fields=["name", "customer", "status"],
+			order_by="name asc",
+		)
+		# mostly a live one; now and then one the app must refuse
+		active = [balance for balance in candidates if balance.status == "Active"]
+		balance = self.pick(active if active and self.random.random() < 0.8 else candidates)
+		if not balance:
+			return None
+		# mostly the dearest package: a credit above the new package's price is refused
+		choices = ["Random Proportional", "Random Proportional", "Random Care"]
+		package = self.packages[self.random.choice(choices)]
+		credit_row = {"item_code": upgrade_credit_item(), "qty": 1, "package_upgrade_from": balance.name}
+		invoice = make_invoice([(package.item, 1), credit_row], customer=balance.customer)
+		self.invoices.append(invoice.name)
+		if self.random.random() < 0.7:
+			pay(invoice)
+		credit = -invoice.items[1].rate
+		return f"upgrade {balance.name} to {package.name} on {invoice.name}, credit {credit}"
+
+	def cancel_upgrade(self):
+		"""The upgrade invoice cancelled, from its form or not: the old balance comes back."""
+		name = self.pick(
+			frappe.get_all(
+				"Sales Invoice Item",
+				filters={
+					"parent": ("in", self.submitted(is_return=0) or [""]),
+					"package_upgrade_from": ("is", "set"),
+				},
+				pluck="parent",
+				distinct=True,
+				order_by="parent asc",
+			)
+		)
+		if not name:
+			return None
+		if self.random.random() < 0.5:
+			frappe.get_doc("Sales Invoice", name).cancel()
+			return f"cancel upgrade {name}"
+		cancel_from_form("Sales Invoice", name)
+		return f"cancel upgrade {name} from its form"
+
 	# --- transfer (issue 20): a balance's unused units given to the other customer -------------
 
 	def transfer(self):
@@ -914,12 +970,15 @@ class TestRandomSequences(PackageTestCase):
 				name="Random Till", items=[(VISIT, 3)], price=400, company=POS_COMPANY, valid_for_days=30
 			),
 		}
+		make_upgrade_credit_item()
 		frappe.db.commit()
 
 	def test_invariants_hold_after_every_action(self):
 		stats = Counter()
 		for seed in SEEDS:
 			frappe.db.savepoint("seed")
+			# an upgrade's credit row has a negative rate, which ERPNext takes only so (rolled back)
+			frappe.db.set_single_value("Selling Settings", "allow_negative_rates_for_items", 1)
 			seed_started = frappe.utils.now_datetime()
 			practice = Practice(seed, self.packages, stats)
 			try:
@@ -932,7 +991,7 @@ class TestRandomSequences(PackageTestCase):
 					print(f"\nseed {seed}:\n" + "\n".join(practice.log))
 			finally:
 				# what the seed's proportional balances moved (issue 21), before the seed is rolled back
-				for event in ("Breakage With Use", "Breakage With Use Reversal"):
+				for event in ("Breakage With Use", "Breakage With Use Reversal", "Upgrade"):
 					stats[f"ledger: {event}"] += frappe.db.count(
 						"Package Ledger Entry", {"event": event, "creation": (">=", seed_started)}
 					)
@@ -966,6 +1025,8 @@ class TestRandomSequences(PackageTestCase):
 		# balances were frozen, and freezes ended early or cancelled (issue 20)
 		self.assertGreater(stats["freeze: done"], 0)
 		self.assertGreater(stats["unfreeze: done"], 0)
+		# balances were traded up (issue 20)
+		self.assertGreater(ledger_events["ledger: Upgrade"], 0)
 		# balances were transferred to the other customer, and transfers cancelled (issue 20)
 		self.assertGreater(stats["transfer: done"], 0)
 		self.assertGreater(stats["cancel_transfer: done"], 0)
