@@ -64,7 +64,13 @@ package_bundles.row_preview.refresh_pos_cart = function (frm, cdt, cdn) {
 	setTimeout(() => {
 		frappe.after_ajax(() => {
 			const row = locals[cdt] && locals[cdt][cdn];
-			row && pos.update_cart_html(row);
+			if (!row) return;
+			// totals computed while the row still had its list price would stay behind the
+			// row drawn at rate 0: compute them again from the rows as they are now
+			if (row.package_balance && frm.cscript.calculate_taxes_and_totals) {
+				frm.cscript.calculate_taxes_and_totals();
+			}
+			pos.update_cart_html(row);
 		});
 	}, 0);
 };
