@@ -13,6 +13,9 @@
 frappe.provide("package_bundles.row_preview");
 
 package_bundles.row_preview.pending = package_bundles.row_preview.pending || new Set();
+// the answer each covered row was given: a price list applied to every row afterwards (the
+// customer's, landing late) prices the row again, and the answer is put back on it
+package_bundles.row_preview.answers = package_bundles.row_preview.answers || {};
 
 package_bundles.row_preview.apply = function (frm, cdt, cdn) {
 	const row = locals[cdt] && locals[cdt][cdn];
@@ -45,6 +48,7 @@ package_bundles.row_preview.ask = function (frm, cdt, cdn, item_code) {
 					current.item_code === item_code
 				) {
 					// put on the row the way ERPNext puts its own answer there, before it prices the row
+					package_bundles.row_preview.answers[cdn] = { item_code, covered };
 					Object.assign(current, covered);
 					const grid = frm.fields_dict[current.parentfield];
 					grid && grid.refresh();
@@ -54,6 +58,23 @@ package_bundles.row_preview.ask = function (frm, cdt, cdn, item_code) {
 			always: () => resolve(),
 		});
 	});
+};
+
+package_bundles.row_preview.reapply = function (frm, cdt, cdn) {
+	// a row priced again after its preview (a price list applied to every row) keeps its answer
+	const row = locals[cdt] && locals[cdt][cdn];
+	const answer = package_bundles.row_preview.answers[cdn];
+	if (!row || !answer || row.item_code !== answer.item_code || frm.doc.docstatus !== 0) return;
+	if (
+		row.package_balance !== answer.covered.package_balance ||
+		row.rate ||
+		row.price_list_rate
+	) {
+		Object.assign(row, answer.covered);
+		const grid = frm.fields_dict[row.parentfield];
+		grid && grid.refresh();
+		package_bundles.row_preview.refresh_pos_cart(frm, cdt, cdn);
+	}
 };
 
 package_bundles.row_preview.refresh_pos_cart = function (frm, cdt, cdn) {
@@ -86,7 +107,9 @@ if (!package_bundles.row_preview.registered) {
 			},
 			price_list_rate(frm, cdt, cdn) {
 				// ERPNext's answer is on the row; its own price_list_rate handler runs after this one
-				if (!package_bundles.row_preview.pending.delete(cdn)) return;
+				if (!package_bundles.row_preview.pending.delete(cdn)) {
+					return package_bundles.row_preview.reapply(frm, cdt, cdn);
+				}
 				return package_bundles.row_preview.apply(frm, cdt, cdn);
 			},
 		});
