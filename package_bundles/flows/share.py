@@ -164,13 +164,7 @@ def validate_not_shared(doc, customer: str) -> None:
 
 def validate_same_company(doc, details) -> None:
 	"""A balance of one company is not shared with a customer of another (see the module's note)."""
-	other = None
-	if details.is_internal_customer and details.represents_company != doc.company:
-		other = details.represents_company
-	else:
-		companies = account_companies(details.name)
-		if companies and doc.company not in companies:
-			other = ", ".join(companies)
+	other = other_companies_of(details, doc.company)
 	if other:
 		frappe.throw(
 			_(
@@ -180,6 +174,18 @@ def validate_same_company(doc, details) -> None:
 			),
 			ShareAcrossCompaniesError,
 		)
+
+
+def other_companies_of(details, company: str) -> str | None:
+	"""The other company (or companies) a customer belongs to in ERPNext's terms, None when it may
+	hold a balance of ``company``: an internal customer representing another company, or a customer
+	whose Accounts rows (Party Account) name only other companies. Sharing and transfer ask this."""
+	if details.is_internal_customer and details.represents_company != company:
+		return details.represents_company
+	companies = account_companies(details.name)
+	if companies and company not in companies:
+		return ", ".join(companies)
+	return None
 
 
 def account_companies(customer: str) -> list[str]:

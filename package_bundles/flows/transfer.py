@@ -47,7 +47,7 @@ from package_bundles.exceptions import (
 	TransferToSameCustomerError,
 )
 from package_bundles.flows.freeze import is_frozen_on, log_on_balance
-from package_bundles.flows.share import account_companies
+from package_bundles.flows.share import other_companies_of
 from package_bundles.ledger import package_ledger
 from package_bundles.ledger.journal_entries import captured_dimension_fields, key_of
 from package_bundles.ledger.posting import LedgerPosting, cancel_entries
@@ -183,14 +183,7 @@ def validate_same_company(doc) -> None:
 	"""A balance is one company's liability: never transferred to a customer of another company, in
 	ERPNext's terms an internal customer representing another company, or a customer whose Accounts
 	rows (Party Account) name only other companies (as household sharing decides, flows/share.py)."""
-	details = customer_details(doc.to_customer)
-	other = None
-	if details.is_internal_customer and details.represents_company != doc.company:
-		other = details.represents_company
-	else:
-		companies = account_companies(details.name)
-		if companies and doc.company not in companies:
-			other = ", ".join(companies)
+	other = other_companies_of(customer_details(doc.to_customer), doc.company)
 	if other:
 		frappe.throw(
 			_(
