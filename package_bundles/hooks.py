@@ -129,6 +129,8 @@ scheduler_events = {
 		"package_bundles.flows.expire.enqueue_expiry",
 		"package_bundles.flows.remind.send_expiry_reminders",
 	],
+	# the month just ended gets its package ledger snapshot (issue 22)
+	"monthly": ["package_bundles.ledger.closing.enqueue_monthly_closings"],
 }
 
 # Testing

@@ -15,6 +15,7 @@ from frappe.query_builder.functions import Sum
 from frappe.utils import flt, getdate, now
 
 from package_bundles import engine
+from package_bundles.ledger import closing
 
 FIELDS = (
 	"posting_date",
@@ -98,6 +99,8 @@ def make_entries(entries: list[dict]) -> None:
 		for row in entries
 	]
 	frappe.db.bulk_insert("Package Ledger Entry", columns, values)
+	# a movement dated in a month whose snapshot is built is carried into it (issue 22)
+	closing.carry_into_snapshots(entries)
 
 
 def movements_by_line(line_names, lock: bool = False) -> dict[str, list[engine.Movement]]:
@@ -197,6 +200,7 @@ def cancel(entries: list[dict], reversal_date=None, reversing_journal_entries: d
 		frappe.qb.update(Entry).set(Entry.is_cancelled, 1).set(Entry.modified, now()).where(
 			Entry.name.isin(names)
 		).run()
+		closing.carry_into_snapshots(entries, sign=-1)
 		return
 	posting_date = getdate(reversal_date or frappe.form_dict.get("posting_date") or None)
 	reversing_journal_entries = reversing_journal_entries or {}

@@ -13,8 +13,9 @@ import frappe
 from frappe import _
 from frappe.query_builder import Case, DocType
 from frappe.query_builder.functions import Sum
-from frappe.utils import flt, get_first_day, getdate, today
+from frappe.utils import add_days, flt, get_first_day, getdate, today
 
+from package_bundles.ledger import closing
 from package_bundles.package_bundles.doctype.package_ledger_entry.package_ledger_entry import SUMMARY_INDEX
 from package_bundles.package_bundles.report.package_report_filters import (
 	apply_user_permissions,
@@ -154,7 +155,59 @@ def get_summary_columns(filters) -> list[dict]:
 
 
 def get_summary(filters, group_field: str, currency: str) -> list[dict]:
-	"""Revenue per item group, package or customer in the period, by source: one grouped query."""
+	"""Revenue per item group, package or customer in the period, by source.
+
+	Read from the month-end snapshots (issue 22): as of the period end less as of the day before
+	it, each the last snapshot plus the movements after it. Narrowings the snapshots do not keep
+	(by customer for one item group, by item group for a user limited to some customers) are
+	summed from the ledger.
+	"""
+	rows = summary_from_snapshots(filters, group_field)
+	if rows is None:
+		rows = summary_from_ledger(filters, group_field)
+	for row in rows:
+		for field in (*SOURCE_COLUMNS.values(), "amount"):
+			row[field] = flt(row[field])  # sums of stored amounts: no rounding needed
+		row.currency = currency
+	return rows
+
+
+def summary_from_snapshots(filters, group_field: str) -> list[dict] | None:
+	customers = filters.permitted_customers
+	if group_field == "customer" and filters.item_group:
+		return None
+	if group_field != "customer" and customers is not None:
+		return None
+	names = tuple(f"billed_{field}" for field in SOURCE_COLUMNS.values())
+	narrowing = {
+		"item_groups": item_group_subtree(filters.item_group) if filters.item_group else None,
+		"customers": customers,
+	}
+	at_end = closing.summed(filters.company, filters.to_date, (group_field,), names, **narrowing)
+	before = {
+		row[group_field]: row
+		for row in closing.summed(
+			filters.company, add_days(filters.from_date, -1), (group_field,), names, **narrowing
+		)
+	}
+	rows = []
+	for row in at_end:
+		start = before.get(row[group_field]) or {}
+		figures = {
+			field: flt(row[f"billed_{field}"]) - flt(start.get(f"billed_{field}"))
+			if not filters.source or source == filters.source
+			else 0.0
+			for source, field in SOURCE_COLUMNS.items()
+		}
+		if any(figures.values()):
+			rows.append(
+				frappe._dict({group_field: row[group_field], **figures, "amount": sum(figures.values())})
+			)
+	return rows
+
+
+def summary_from_ledger(filters, group_field: str) -> list[dict]:
+	"""The same figures summed from the ledger rows of the period."""
 	Entry = DocType("Package Ledger Entry")
 	group = Entry[group_field]
 	query = (
@@ -172,12 +225,7 @@ def get_summary(filters, group_field: str, currency: str) -> list[dict]:
 		.groupby(group)
 		.orderby(group)
 	)
-	rows = apply_line_filters(query, Entry, filters).run(as_dict=True)
-	for row in rows:
-		for field in (*SOURCE_COLUMNS.values(), "amount"):
-			row[field] = flt(row[field])  # sums of stored amounts: no rounding needed
-		row.currency = currency
-	return rows
+	return apply_line_filters(query, Entry, filters).run(as_dict=True)
 
 
 def get_summary_chart(rows: list[dict], group_field: str, currency: str) -> dict | None:

@@ -16,11 +16,12 @@ deferred revenue, not a figure of its own in the GL.
 
 import frappe
 from frappe import _
-from frappe.query_builder import Case, DocType
+from frappe.query_builder import Case, DocType, Order
 from frappe.query_builder.functions import Coalesce, Max, Round, Sum
-from frappe.utils import flt, getdate, today
+from frappe.utils import cint, flt, getdate, today
 from pypika.terms import ExistsCriterion
 
+from package_bundles.ledger import closing
 from package_bundles.package_bundles.doctype.package_ledger_entry.package_ledger_entry import SUMMARY_INDEX
 from package_bundles.package_bundles.report.package_report_filters import (
 	apply_user_permissions,
@@ -50,6 +51,8 @@ RECOGNIZING_EVENTS = (
 BREAKAGE_WITH_USE_EVENTS = ("Breakage With Use", "Breakage With Use Reversal")
 BREAKAGE_EVENTS = ("Breakage", "Breakage Reversal", *BREAKAGE_WITH_USE_EVENTS)
 PROPORTIONAL = "Proportional"
+# a summary by customer shows one page (issue 22: a practice may have 250,000 patients)
+CUSTOMER_PAGE_LENGTH = 500
 SUMMED_FIELDS = (
 	"qty_purchased",
 	"qty_redeemed",
@@ -61,6 +64,8 @@ SUMMED_FIELDS = (
 	"deferred",
 	"expected_breakage",
 )
+# what the month-end snapshots keep (expected breakage is bounded line by line: summed apart)
+SNAPSHOT_FIELDS = tuple(field for field in SUMMED_FIELDS if field != "expected_breakage")
 
 
 def execute(filters=None):
@@ -298,7 +303,52 @@ def get_lines(filters, currency: str) -> list[dict]:
 
 
 def get_summary(filters, group_field: str, currency: str) -> list[dict]:
-	"""One row per item group, package or customer: set-based, on the ledger's company and date index.
+	"""One row per item group, package or customer: the last month end's snapshot plus the movements after it.
+
+	By customer, one page sorted in the database (highest deferred revenue first, or by name). A
+	summary the snapshots do not keep (by customer for one item group or package; by item group
+	for a user limited to some customers) is summed from the ledger.
+	"""
+	rows = summary_from_snapshots(filters, group_field)
+	if rows is None:
+		rows = summary_from_ledger(filters, group_field)
+	expected = expected_breakage_by_group(filters, group_field, [row[group_field] for row in rows])
+	for row in rows:
+		row.expected_breakage = expected.get(row[group_field], 0)
+	return finish_rows(rows, currency)
+
+
+def summary_from_snapshots(filters, group_field: str) -> list[dict] | None:
+	customers = filters.permitted_customers
+	if group_field == "customer":
+		if filters.item_group or filters.prepaid_package:
+			return None
+	elif customers is not None:
+		return None
+	return closing.summed(
+		filters.company,
+		filters.as_of_date,
+		(group_field,),
+		SNAPSHOT_FIELDS,
+		item_groups=item_group_subtree(filters.item_group) if filters.item_group else None,
+		prepaid_package=filters.prepaid_package,
+		customers=customers,
+		**customer_page(filters, group_field),
+	)
+
+
+def customer_page(filters, group_field: str) -> dict:
+	"""By customer, the page asked for: ``sort_by`` Deferred (highest first, the default) or Customer."""
+	if group_field != "customer":
+		return {}
+	page_length = cint(filters.page_length) or CUSTOMER_PAGE_LENGTH
+	page = max(cint(filters.page) or 1, 1)
+	order_by = ("customer", "asc") if filters.sort_by == "Customer" else ("deferred", "desc")
+	return {"order_by": order_by, "limit": page_length, "offset": (page - 1) * page_length}
+
+
+def summary_from_ledger(filters, group_field: str) -> list[dict]:
+	"""The same figures summed from every ledger row up to the date (set-based, on the summary index).
 
 	A line whose sale was cancelled sums to nothing, so the groups need no per-line check.
 	"""
@@ -308,20 +358,24 @@ def get_summary(filters, group_field: str, currency: str) -> list[dict]:
 		ledger_as_of(Entry, filters, summary=True)
 		.select(group.as_(group_field), *ledger_figures(Entry))
 		.groupby(group)
-		.orderby(group)
 	)
-	rows = query.run(as_dict=True)
-	expected = expected_breakage_by_group(filters, group_field)
-	for row in rows:
-		row.expected_breakage = expected.get(row[group_field], 0)
-	return finish_rows(rows, currency)
+	page = customer_page(filters, group_field)
+	if page:
+		column, direction = page["order_by"]
+		sort = Sum(Entry.deferred_change) if column == "deferred" else group
+		query = query.orderby(sort, order=Order.desc if direction == "desc" else Order.asc).orderby(group)
+		query = query.limit(page["limit"]).offset(page["offset"])
+	else:
+		query = query.orderby(group)
+	return query.run(as_dict=True)
 
 
-def expected_breakage_by_group(filters, group_field: str) -> dict:
+def expected_breakage_by_group(filters, group_field: str, groups: list | None = None) -> dict:
 	"""Each group's expected breakage to come, summed over its Proportional lines.
 
 	Each line is bounded by its own deferred revenue, so the lines are summed up first (a
-	query on the company's Proportional balances and their ledger rows) and then grouped.
+	query on the company's Proportional balances and their ledger rows) and then grouped. By
+	customer, only the customers of the page shown (``groups``).
 	"""
 	Entry = DocType("Package Ledger Entry")
 	Balance = DocType("Package Balance")
@@ -338,6 +392,11 @@ def expected_breakage_by_group(filters, group_field: str) -> dict:
 		)
 		.where(Balance.company == filters.company)
 		.where(Balance.breakage_method == PROPORTIONAL)
+		.where(
+			Balance.customer.isin(groups or [""])
+			if group_field == "customer" and groups is not None
+			else Balance.company == filters.company
+		)
 		.where(Entry.company == filters.company)
 		.where(Entry.posting_date <= filters.as_of_date)
 		.where(Entry.is_cancelled == 0)
@@ -403,19 +462,9 @@ def get_totals(company: str, as_of_date=None) -> dict:
 
 
 def ledger_deferred(company: str, as_of_date, customers: list[str] | None = None) -> float:
-	"""The company's deferred revenue from the ledger; of these customers only, when given."""
-	Entry = DocType("Package Ledger Entry")
-	query = (
-		frappe.qb.from_(Entry)
-		.force_index(SUMMARY_INDEX)
-		.select(Sum(Entry.deferred_change))
-		.where(Entry.company == company)
-		.where(Entry.is_cancelled == 0)
-		.where(Entry.posting_date <= as_of_date)
-	)
-	if customers is not None:
-		query = query.where(Entry.customer.isin(customers or [""]))
-	return flt(query.run()[0][0])
+	"""The company's deferred revenue from the ledger (last snapshot plus movements); of these customers only, when given."""
+	rows = closing.summed(company, as_of_date, (), ("deferred",), customers=customers)
+	return flt(rows[0]["deferred"]) if rows else 0.0
 
 
 def gl_deferred_balance(company: str, as_of_date) -> float:

@@ -19,7 +19,7 @@ import frappe
 from frappe import _
 from frappe.query_builder import Case, DocType
 from frappe.query_builder.functions import Sum
-from frappe.utils import flt, get_first_day, getdate, today
+from frappe.utils import add_days, flt, get_first_day, getdate, today
 
 from package_bundles.engine.state import (
 	BREAKAGE,
@@ -38,6 +38,7 @@ from package_bundles.engine.state import (
 	TRANSFER_OUT,
 	UPGRADE,
 )
+from package_bundles.ledger import closing
 from package_bundles.package_bundles.report.package_deferred_revenue.package_deferred_revenue import (
 	get_totals,
 	gl_cards,
@@ -164,8 +165,72 @@ def get_columns(filters) -> list[dict]:
 
 
 def get_rows(filters, currency: str, precision: int) -> list[dict]:
-	"""One row per item group (or package) the ledger moved up to the period end, and a total row."""
+	"""One row per item group (or package) the ledger moved up to the period end, and a total row.
+
+	Each figure is the difference of two reads of the month-end snapshots plus the movements
+	after them (issue 22): as of the period end, and as of the day before it starts. A user
+	limited to some customers is answered from the ledger (the snapshots per customer do not
+	keep item groups).
+	"""
 	group_field = GROUP_FIELDS[filters.group_by]
+	if filters.permitted_customers is None:
+		results = figures_from_snapshots(filters, group_field)
+	else:
+		results = figures_from_ledger(filters, group_field)
+
+	rows = []
+	for result in results:
+		figures = {figure: flt(result[figure], precision) for figure in FIGURES}
+		if not any(figures.values()):
+			continue
+		rows.append(
+			{
+				group_field: result.group_value,
+				**figures,
+				"currency": currency,
+				"drilldown": drilldown(filters, {group_field: result.group_value}),
+			}
+		)
+	if rows:
+		rows.append(total_row(filters, rows, group_field, currency, precision))
+	return rows
+
+
+def figures_from_snapshots(filters, group_field: str) -> list[dict]:
+	"""Each group's figures: as of the period end less as of the day before the period."""
+	names = ("deferred", *(f"moved_{name}" for name, _events, _direction in MOVEMENTS))
+	narrowing = {
+		"item_groups": item_group_subtree(filters.item_group) if filters.item_group else None,
+		"prepaid_package": filters.prepaid_package,
+	}
+	at_end = closing.summed(filters.company, filters.to_date, (group_field,), names, **narrowing)
+	before = {
+		row[group_field]: row
+		for row in closing.summed(
+			filters.company, add_days(filters.from_date, -1), (group_field,), names, **narrowing
+		)
+	}
+	results = []
+	for row in at_end:
+		start = before.get(row[group_field]) or {}
+		results.append(
+			frappe._dict(
+				{
+					"group_value": row[group_field],
+					"opening": flt(start.get("deferred")),
+					**{
+						name: flt(row[f"moved_{name}"]) - flt(start.get(f"moved_{name}"))
+						for name, _events, _direction in MOVEMENTS
+					},
+					"closing": row["deferred"],
+				}
+			)
+		)
+	return results
+
+
+def figures_from_ledger(filters, group_field: str) -> list[dict]:
+	"""Each group's figures summed from every ledger row up to the period end."""
 	Entry = DocType("Package Ledger Entry")
 	group = Entry[group_field]
 	in_period = Entry.posting_date >= filters.from_date
@@ -200,23 +265,7 @@ def get_rows(filters, currency: str, precision: int) -> list[dict]:
 	if filters.prepaid_package:
 		query = query.where(Entry.prepaid_package == filters.prepaid_package)
 	query = where_permitted(query, Entry.customer, filters)
-
-	rows = []
-	for result in query.run(as_dict=True):
-		figures = {figure: flt(result[figure], precision) for figure in FIGURES}
-		if not any(figures.values()):
-			continue
-		rows.append(
-			{
-				group_field: result.group_value,
-				**figures,
-				"currency": currency,
-				"drilldown": drilldown(filters, {group_field: result.group_value}),
-			}
-		)
-	if rows:
-		rows.append(total_row(filters, rows, group_field, currency, precision))
-	return rows
+	return query.run(as_dict=True)
 
 
 def total_row(filters, rows, group_field: str, currency: str, precision: int) -> dict:
