@@ -18,6 +18,7 @@ from frappe.utils import add_days, add_months, flt, get_last_day, getdate, nowda
 
 from package_bundles.exceptions import PackageValidityError
 from package_bundles.ledger import closing, package_ledger
+from package_bundles.package_bundles.doctype.prepaid_package.test_prepaid_package import make_user
 from package_bundles.package_bundles.report.package_billed_revenue import package_billed_revenue
 from package_bundles.package_bundles.report.package_deferred_revenue import package_deferred_revenue
 from package_bundles.package_bundles.report.package_liability_roll_forward import (
@@ -280,3 +281,40 @@ class TestPackageLedgerClosing(PackageTestCase):
 		self.assertIsNone(closing.last_closing(COMPANY, day(0)))
 		self.assert_reports_agree(day(0))
 		package_ledger.make_entries([])  # nothing to carry, nothing asked
+
+
+class TestBuildSnapshotsOnDemand(PackageTestCase):
+	def setUp(self):
+		super().setUp()
+		self.queued = []
+		self.enqueue = frappe.enqueue
+		# the package jobs are recorded, not queued; the jobs creating a user queues are left out
+		frappe.enqueue = lambda method, **kwargs: (
+			self.queued.append((method, kwargs)) if str(method).startswith("package_bundles.") else None
+		)
+
+	def tearDown(self):
+		frappe.enqueue = self.enqueue
+		super().tearDown()
+
+	def test_an_accounts_manager_queues_the_build(self):
+		from package_bundles.api.closing import build_snapshots
+
+		manager = make_user("package-closing-manager@example.com", ["Accounts Manager"])
+		clerk = make_user("package-closing-clerk@example.com", ["Accounts User", "Package Manager"])
+		frappe.set_user(clerk)
+		with self.assertRaises(frappe.PermissionError):
+			build_snapshots(COMPANY)
+		self.assertEqual(self.queued, [])
+		frappe.set_user(manager)
+		build_snapshots(COMPANY)
+		build_snapshots(COMPANY, month_end(2))
+		self.assertEqual(
+			[(method, kwargs.get("company"), kwargs.get("period_end")) for method, kwargs in self.queued],
+			[
+				("package_bundles.ledger.closing.build_closings", COMPANY, None),
+				("package_bundles.ledger.closing.build_closing", COMPANY, month_end(2)),
+			],
+		)
+		with self.assertRaises(PackageValidityError):
+			build_snapshots(COMPANY, day(0))

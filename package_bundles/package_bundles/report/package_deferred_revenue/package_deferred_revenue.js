@@ -42,6 +42,33 @@ frappe.query_reports["Package Deferred Revenue"] = {
 			options: "Item Group",
 		},
 		...package_bundles.reports.view_filters(["Item Group", "Prepaid Package", "Customer"]),
+		// by customer the summary is one page, sorted in the database (a practice may have
+		// hundreds of thousands of patients)
+		{
+			fieldname: "sort_by",
+			label: __("Sort By"),
+			fieldtype: "Select",
+			options: [
+				{ value: "Deferred", label: __("Deferred (highest first)") },
+				{ value: "Customer", label: __("Customer") },
+			],
+			default: "Deferred",
+			depends_on: "eval:doc.group_by == 'Customer' && !doc.show_details && !doc.customer",
+		},
+		{
+			fieldname: "page",
+			label: __("Page"),
+			fieldtype: "Int",
+			default: 1,
+			depends_on: "eval:doc.group_by == 'Customer' && !doc.show_details && !doc.customer",
+		},
+		{
+			fieldname: "page_length",
+			label: __("Customers per Page"),
+			fieldtype: "Int",
+			default: 500,
+			depends_on: "eval:doc.group_by == 'Customer' && !doc.show_details && !doc.customer",
+		},
 	],
 	onload(report) {
 		package_bundles.reports.onload(report);
