@@ -161,4 +161,62 @@ def invariant_problems(company: str | None = None) -> list[str]:
 		taken = sum(s.recognized + s.broken + s.refunded for s in invoice_states)
 		if taken > allocated:
 			problems.append(f"{invoice}: recognized + refunded {taken} exceeds what it sold, {allocated}")
+	return problems + snapshot_problems(company)
+
+
+def snapshot_problems(company: str) -> list[str]:
+	"""Issue 22: each month-end snapshot of the company equals its whole ledger summed up to that date."""
+	from package_bundles.ledger import closing
+
+	periods = frappe.get_all(
+		"Package Ledger Closing",
+		filters={"company": company, "status": "Built"},
+		pluck="period_end",
+		order_by="period_end asc",
+	)
+	if not periods:
+		return []
+	names = closing.figure_names()
+	entries = frappe.get_all(
+		"Package Ledger Entry",
+		filters={"company": company, "is_cancelled": 0},
+		fields=[
+			"posting_date",
+			"event",
+			"customer",
+			"item_group",
+			"prepaid_package",
+			"qty_change",
+			"deferred_change",
+			"revenue_change",
+		],
+		order_by="name asc",
+	)
+	problems = []
+	for period_end in periods:
+		expected: dict[tuple, list[float]] = {}
+		for row in entries:
+			if row.posting_date > period_end:
+				continue
+			for grain, keys in closing.GRAIN_KEYS.items():
+				sums = expected.setdefault((grain, *(row[key] for key in keys)), [0.0] * len(names))
+				for index, figure in enumerate(closing.figures()):
+					sums[index] += figure.of(row)
+		stored: dict[tuple, list[float]] = {}
+		for row in frappe.get_all(
+			"Package Ledger Closing Balance",
+			filters={"company": company, "period_end": period_end},
+			fields=["grain", "customer", "item_group", "prepaid_package", *names],
+		):
+			key = (row.grain, *(row[field] for field in closing.GRAIN_KEYS[row.grain]))
+			sums = stored.setdefault(key, [0.0] * len(names))
+			for index, name in enumerate(names):
+				sums[index] += row[name] or 0
+		for key in sorted(set(expected) | set(stored), key=str):
+			want = [round(value, 6) for value in expected.get(key, [0.0] * len(names))]
+			got = [round(value, 6) for value in stored.get(key, [0.0] * len(names))]
+			if want != got:
+				problems.append(
+					f"snapshot {period_end} {key}: {dict(zip(names, got, strict=True))} != ledger {dict(zip(names, want, strict=True))}"
+				)
 	return problems

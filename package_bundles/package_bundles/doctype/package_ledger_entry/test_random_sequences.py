@@ -38,6 +38,7 @@ from package_bundles import api, engine
 from package_bundles.exceptions import BalanceStateError, PackageError
 from package_bundles.flows import expire
 from package_bundles.flows import freeze as freeze_flow
+from package_bundles.ledger import closing
 from package_bundles.package_bundles.doctype.package_balance.test_desk_cancel import (
 	FORM_IGNORES,
 	cancel_from_form,
@@ -147,6 +148,13 @@ class Practice:
 		]
 		population = [action for action, weight in actions for _ in range(weight)]
 		for step in range(steps):
+			if step == steps // 3:
+				# issue 22: the past month ends are snapshotted a third of the way in, so the
+				# back-dated actions after it are carried into them (checked after every action)
+				built = closing.build_closings(COMPANY, commit=False)
+				self.log.append(
+					f"{step}: month ends snapshotted: {[outcome['period_end'] for outcome in built]}"
+				)
 			action = self.random.choice(population)
 			self.attempt(step, action)
 			problems = invariant_problems() + self.books_problems()
@@ -1001,6 +1009,13 @@ class TestRandomSequences(PackageTestCase):
 					where creation >= %s and used_by_customer != customer""",
 					seed_started,
 				)[0][0]
+				# issue 22: back-dated movements carried into the month-end snapshots
+				stats["ledger: Carried into a snapshot"] += flt(
+					frappe.db.sql(
+						"select sum(carried_movements) from `tabPackage Ledger Closing` where company = %s",
+						COMPANY,
+					)[0][0]
+				)
 				frappe.db.rollback(save_point="seed")
 				reset_settings()
 				clear_app_caches()
@@ -1025,6 +1040,8 @@ class TestRandomSequences(PackageTestCase):
 		# balances were frozen, and freezes ended early or cancelled (issue 20)
 		self.assertGreater(stats["freeze: done"], 0)
 		self.assertGreater(stats["unfreeze: done"], 0)
+		# movements dated in snapshotted months were carried into the snapshots (issue 22)
+		self.assertGreater(ledger_events["ledger: Carried into a snapshot"], 0)
 		# balances were traded up (issue 20)
 		self.assertGreater(ledger_events["ledger: Upgrade"], 0)
 		# balances were transferred to the other customer, and transfers cancelled (issue 20)
