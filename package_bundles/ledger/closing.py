@@ -25,8 +25,6 @@ waits for the build to commit, then carries its figures into it.
 
 import hashlib
 import time
-from dataclasses import dataclass
-from functools import cache
 
 import frappe
 from frappe import _
@@ -35,6 +33,7 @@ from frappe.query_builder.functions import Max, Min, Sum
 from frappe.utils import add_days, add_months, flt, get_last_day, getdate, now, now_datetime, nowdate
 from pypika.terms import Field
 
+from package_bundles.engine.figures import FIGURE_NAMES, FIGURES, GIVEN_BACK, TAKEN, Figure, carried
 from package_bundles.exceptions import PackageValidityError
 from package_bundles.package_bundles.doctype.package_ledger_entry.package_ledger_entry import SUMMARY_INDEX
 
@@ -42,86 +41,30 @@ GROUP_GRAIN = "Item Group and Package"
 CUSTOMER_GRAIN = "Customer"
 # the ledger columns each grain keeps a row for
 GRAIN_KEYS = {GROUP_GRAIN: ("item_group", "prepaid_package"), CUSTOMER_GRAIN: ("customer",)}
-BUILT = "Built"
-TAKEN, GIVEN_BACK = "<", ">"
 
 
-@dataclass(frozen=True)
-class Figure:
-	"""One summed figure: the ledger rows it takes (events, direction) and the signed field it sums."""
-
-	name: str
-	events: tuple[str, ...] | None  # None: every event
-	field: str  # qty_change, deferred_change or revenue_change
-	sign: int = 1
-	direction: str | None = None  # TAKEN: only decreases of deferred revenue, GIVEN_BACK: increases
-
-	def expression(self, Entry):
-		"""The figure of one ledger row, in SQL (summed by the build and by the reports' movements)."""
-		value = Entry[self.field] if self.sign == 1 else -Entry[self.field]
-		conditions = []
-		if self.events is not None:
-			conditions.append(Entry.event.isin(self.events))
-		if self.direction == TAKEN:
-			conditions.append(Entry.deferred_change < 0)
-		elif self.direction == GIVEN_BACK:
-			conditions.append(Entry.deferred_change > 0)
-		if not conditions:
-			return value
-		condition = conditions[0]
-		for more in conditions[1:]:
-			condition &= more
-		return Case().when(condition, value).else_(0)
-
-	def of(self, row) -> float:
-		"""The figure of one ledger row, in Python (a back-dated row carried into the snapshots)."""
-		if self.events is not None and row["event"] not in self.events:
-			return 0.0
-		change = flt(row["deferred_change"])
-		if (self.direction == TAKEN and change >= 0) or (self.direction == GIVEN_BACK and change <= 0):
-			return 0.0
-		return self.sign * flt(row[self.field])
+def expression(figure: Figure, Entry):
+	"""The figure of one ledger row in SQL (summed by the build and by the reports' movements)."""
+	value = Entry[figure.field] if figure.sign == 1 else -Entry[figure.field]
+	conditions = []
+	if figure.events is not None:
+		conditions.append(Entry.event.isin(figure.events))
+	if figure.direction == TAKEN:
+		conditions.append(Entry.deferred_change < 0)
+	elif figure.direction == GIVEN_BACK:
+		conditions.append(Entry.deferred_change > 0)
+	if not conditions:
+		return value
+	return Case().when(Criterion.all(conditions), value).else_(0)
 
 
-@cache
 def figures() -> tuple[Figure, ...]:
-	"""Every figure a snapshot keeps, defined from the reports' own event groups (one definition)."""
-	from package_bundles.package_bundles.report.package_billed_revenue.package_billed_revenue import (
-		EVENTS_BY_SOURCE,
-		SOURCE_COLUMNS,
-	)
-	from package_bundles.package_bundles.report.package_deferred_revenue.package_deferred_revenue import (
-		BREAKAGE_EVENTS,
-		HELD_EVENTS,
-		RECOGNIZING_EVENTS,
-		REDEMPTION_EVENTS,
-	)
-	from package_bundles.package_bundles.report.package_liability_roll_forward.package_liability_roll_forward import (
-		MOVEMENTS,
-	)
-
-	return (
-		Figure("qty_purchased", HELD_EVENTS, "qty_change"),
-		Figure("qty_redeemed", REDEMPTION_EVENTS, "qty_change", -1),
-		Figure("qty_remaining", (*HELD_EVENTS, *REDEMPTION_EVENTS), "qty_change"),
-		Figure("allocated", HELD_EVENTS, "deferred_change"),
-		Figure("recognized", RECOGNIZING_EVENTS, "revenue_change"),
-		Figure("broken", BREAKAGE_EVENTS, "revenue_change"),
-		Figure("refunded", ("Refund",), "deferred_change", -1),
-		Figure("deferred", None, "deferred_change"),
-		*(
-			Figure(f"moved_{name}", tuple(events), "deferred_change", direction=direction)
-			for name, events, direction in MOVEMENTS
-		),
-		*(
-			Figure(f"billed_{field}", tuple(EVENTS_BY_SOURCE[source]), "revenue_change")
-			for source, field in SOURCE_COLUMNS.items()
-		),
-	)
+	"""Every figure a snapshot keeps (package_bundles.engine.figures: one definition)."""
+	return FIGURES
 
 
 def figure_names() -> tuple[str, ...]:
-	return tuple(figure.name for figure in figures())
+	return FIGURE_NAMES
 
 
 # --- reading: the last snapshot plus the movements after it ------------------------------------
@@ -135,7 +78,6 @@ def last_closing(company: str, on_or_before) -> str | None:
 		.select(Max(Closing.period_end))
 		.where(Closing.company == company)
 		.where(Closing.period_end <= getdate(on_or_before))
-		.where(Closing.status == BUILT)
 		.run()
 	)
 	return result[0][0] if result and result[0][0] else None
@@ -185,7 +127,7 @@ def summed(
 		movements = movements.force_index(SUMMARY_INDEX)
 	movements = (
 		movements.select(*(Entry[field] for field in group_fields))
-		.select(*(by_name[name].expression(Entry).as_(name) for name in names))
+		.select(*(expression(by_name[name], Entry).as_(name) for name in names))
 		.where(Entry.company == company)
 		.where(Entry.is_cancelled == 0)
 		.where(Entry.posting_date <= as_of)
@@ -282,11 +224,7 @@ def build_closings(company: str, up_to=None, commit: bool = True) -> list[dict]:
 		return []
 	Closing = DocType("Package Ledger Closing")
 	built = set(
-		frappe.qb.from_(Closing)
-		.select(Closing.period_end)
-		.where(Closing.company == company)
-		.where(Closing.status == BUILT)
-		.run(pluck=True)
+		frappe.qb.from_(Closing).select(Closing.period_end).where(Closing.company == company).run(pluck=True)
 	)
 	outcomes = []
 	month_end = get_last_day(first_date)
@@ -323,7 +261,7 @@ def build_closing(company: str, period_end, commit: bool = True) -> dict:
 		)
 		seconds = time.perf_counter() - started
 		Closing = DocType("Package Ledger Closing")
-		frappe.qb.update(Closing).set(Closing.status, BUILT).set(Closing.built_on, now_datetime()).set(
+		frappe.qb.update(Closing).set(Closing.built_on, now_datetime()).set(
 			Closing.build_seconds, round(seconds, 1)
 		).set(Closing.closing_rows, rows).set(Closing.previous_period_end, previous).set(
 			Closing.carried_movements, 0
@@ -374,15 +312,10 @@ def claim_period(company: str, period_end) -> str:
 		.run(pluck=True)
 	)
 	if name:
-		frappe.qb.update(Closing).set(Closing.status, "Building").where(Closing.name == name[0]).run()
-		return name[0]
+		return name[0]  # built again: the lock is the row's, its figures are replaced below
+	# other transactions see the month end only once its build commits, with its rows
 	closing = frappe.get_doc(
-		{
-			"doctype": "Package Ledger Closing",
-			"company": company,
-			"period_end": period_end,
-			"status": "Building",
-		}
+		{"doctype": "Package Ledger Closing", "company": company, "period_end": period_end}
 	)
 	closing.flags.ignore_permissions = True
 	closing.db_insert()
@@ -409,7 +342,7 @@ def insert_snapshot(company: str, period_end, previous, grain: str) -> None:
 		frappe.qb.from_(Entry)
 		.force_index(SUMMARY_INDEX)
 		.select(*(Entry[key] for key in keys))
-		.select(*(figure.expression(Entry).as_(figure.name) for figure in figures()))
+		.select(*(expression(figure, Entry).as_(figure.name) for figure in figures()))
 		.where(Entry.company == company)
 		.where(Entry.is_cancelled == 0)
 		.where(Entry.posting_date <= period_end)
@@ -510,34 +443,30 @@ def carry(company: str, entries: list[dict], periods: list, sign: int) -> None:
 	names = figure_names()
 	currency = frappe.get_cached_value("Company", company, "default_currency")
 	timestamp, user = now(), frappe.session.user
+	rows = [{**row, "posting_date": getdate(row["posting_date"])} for row in entries]
+	period_ends = [getdate(period_end) for period_end in periods]
 	for grain, keys in GRAIN_KEYS.items():
-		values = []
-		for period_end in periods:
-			deltas: dict[tuple, list[float]] = {}
-			for row in entries:
-				if getdate(row["posting_date"]) > getdate(period_end):
-					continue
-				key = tuple(row.get(field) for field in keys)
-				sums = deltas.setdefault(key, [0.0] * len(names))
-				for index, figure in enumerate(figures()):
-					sums[index] += sign * figure.of(row)
-			for key, sums in deltas.items():
-				values.append(
-					(
-						snapshot_name(company, period_end, grain, key),
-						timestamp,
-						timestamp,
-						user,
-						user,
-						0,
-						company,
-						str(getdate(period_end)),
-						grain,
-						currency,
-						*key,
-						*sums,
-					)
-				)
+		changes = carried(
+			rows, lambda row, keys=keys: tuple(row.get(field) for field in keys), period_ends, sign
+		)
+		values = [
+			(
+				snapshot_name(company, period_end, grain, key),
+				timestamp,
+				timestamp,
+				user,
+				user,
+				0,
+				company,
+				str(period_end),
+				grain,
+				currency,
+				*key,
+				*(figures[name] for name in names),
+			)
+			for period_end, change in changes.items()
+			for key, figures in change.items()
+		]
 		if not values:
 			continue
 		columns = (

@@ -170,7 +170,7 @@ def snapshot_problems(company: str) -> list[str]:
 
 	periods = frappe.get_all(
 		"Package Ledger Closing",
-		filters={"company": company, "status": "Built"},
+		filters={"company": company},
 		pluck="period_end",
 		order_by="period_end asc",
 	)
@@ -201,7 +201,7 @@ def snapshot_problems(company: str) -> list[str]:
 			for grain, keys in closing.GRAIN_KEYS.items():
 				sums = expected.setdefault((grain, *(row[key] for key in keys)), [0.0] * len(names))
 				for index, figure in enumerate(closing.figures()):
-					sums[index] += figure.of(row)
+					sums[index] += float(figure.of(row))
 		stored: dict[tuple, list[float]] = {}
 		for row in frappe.get_all(
 			"Package Ledger Closing Balance",

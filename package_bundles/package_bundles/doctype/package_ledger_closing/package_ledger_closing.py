@@ -27,7 +27,6 @@ class PackageLedgerClosing(Document):
 		company: DF.Link
 		period_end: DF.Date
 		previous_period_end: DF.Date | None
-		status: DF.Literal["Building", "Built"]
 	# end: auto-generated types
 
 	pass

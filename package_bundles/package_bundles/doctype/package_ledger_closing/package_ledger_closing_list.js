@@ -2,11 +2,6 @@
 // For license information, please see license.txt
 
 frappe.listview_settings["Package Ledger Closing"] = {
-	get_indicator(doc) {
-		return doc.status === "Built"
-			? [__("Built"), "green", "status,=,Built"]
-			: [__("Building"), "orange", "status,=,Building"];
-	},
 	onload(listview) {
 		if (!frappe.user.has_role(["Accounts Manager", "System Manager"])) return;
 		listview.page.add_inner_button(__("Build Snapshots"), () => {

@@ -62,7 +62,7 @@ def ledger_figures(as_of) -> dict:
 		for grain, keys in closing.GRAIN_KEYS.items():
 			key = tuple(row[field] for field in keys)
 			for figure in closing.figures():
-				sums[grain][key][figure.name] += figure.of(row)
+				sums[grain][key][figure.name] += float(figure.of(row))
 	return {
 		grain: {
 			key: {name: flt(value, 6) for name, value in figures.items()} for key, figures in by_key.items()

@@ -15,6 +15,7 @@ from frappe.query_builder import Case, DocType
 from frappe.query_builder.functions import Sum
 from frappe.utils import add_days, flt, get_first_day, getdate, today
 
+from package_bundles.engine.figures import EVENTS_BY_SOURCE, SOURCE_COLUMNS
 from package_bundles.ledger import closing
 from package_bundles.package_bundles.doctype.package_ledger_entry.package_ledger_entry import SUMMARY_INDEX
 from package_bundles.package_bundles.report.package_report_filters import (
@@ -30,12 +31,7 @@ from package_bundles.package_bundles.report.package_report_filters import (
 	where_permitted,
 )
 
-# the ledger's revenue events by the source a practice reports them under
-EVENTS_BY_SOURCE = {
-	"Redemption": ("Redemption", "Redemption Return", "Rounding"),
-	"Purchase": ("Recognition Upon Purchase", "Refund Recognition Reversal"),
-	"Breakage": ("Breakage", "Breakage Reversal", "Breakage With Use", "Breakage With Use Reversal"),
-}
+# each revenue event's source (engine.figures.EVENTS_BY_SOURCE: one definition with the snapshots)
 SOURCE_OF_EVENT = {event: source for source, events in EVENTS_BY_SOURCE.items() for event in events}
 # events whose voucher is the invoice that redeemed (or returned) the units
 REDEMPTION_INVOICE_EVENTS = ("Redemption", "Redemption Return")
@@ -139,10 +135,6 @@ def get_columns(filters) -> list[dict]:
 		columns.remove(item_group)
 		columns.insert(0, item_group)
 	return columns
-
-
-# the summary's revenue columns: one per source, then the total
-SOURCE_COLUMNS = {"Redemption": "redemption", "Purchase": "purchase", "Breakage": "breakage"}
 
 
 def get_summary_columns(filters) -> list[dict]:

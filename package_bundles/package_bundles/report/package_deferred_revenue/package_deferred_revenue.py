@@ -21,6 +21,14 @@ from frappe.query_builder.functions import Coalesce, Max, Round, Sum
 from frappe.utils import cint, flt, getdate, today
 from pypika.terms import ExistsCriterion
 
+from package_bundles.engine.figures import (
+	BREAKAGE_EVENTS,
+	BREAKAGE_WITH_USE_EVENTS,
+	HELD_EVENTS,
+	RECOGNIZING_EVENTS,
+	REDEMPTION_EVENTS,
+	SALE_EVENTS,
+)
 from package_bundles.ledger import closing
 from package_bundles.package_bundles.doctype.package_ledger_entry.package_ledger_entry import SUMMARY_INDEX
 from package_bundles.package_bundles.report.package_report_filters import (
@@ -33,23 +41,7 @@ from package_bundles.package_bundles.report.package_report_filters import (
 	where_permitted,
 )
 
-REDEMPTION_EVENTS = ("Redemption", "Redemption Return")
-# a transfer's receiving line is sold by it (issue 20)
-SALE_EVENTS = ("Sale", "Opening", "Transfer In")
-# units and value that left a line for another customer or a new package: the line's purchase
-# and allocation are what it still holds, so allocated = recognized + broken + refunded + deferred
-MOVED_OUT_EVENTS = ("Transfer Out", "Upgrade")
-HELD_EVENTS = (*SALE_EVENTS, *MOVED_OUT_EVENTS)
-RECOGNIZING_EVENTS = (
-	"Recognition Upon Purchase",
-	"Redemption",
-	"Redemption Return",
-	"Rounding",
-	"Refund Recognition Reversal",
-)
-# breakage at expiry and, with the Proportional method, breakage recognized with use
-BREAKAGE_WITH_USE_EVENTS = ("Breakage With Use", "Breakage With Use Reversal")
-BREAKAGE_EVENTS = ("Breakage", "Breakage Reversal", *BREAKAGE_WITH_USE_EVENTS)
+# the ledger's event groups each figure sums: one definition with the month-end snapshots
 PROPORTIONAL = "Proportional"
 # a summary by customer shows one page (issue 22: a practice may have 250,000 patients)
 CUSTOMER_PAGE_LENGTH = 500

@@ -21,23 +21,7 @@ from frappe.query_builder import Case, DocType
 from frappe.query_builder.functions import Sum
 from frappe.utils import add_days, flt, get_first_day, getdate, today
 
-from package_bundles.engine.state import (
-	BREAKAGE,
-	BREAKAGE_REVERSAL,
-	BREAKAGE_WITH_USE,
-	BREAKAGE_WITH_USE_REVERSAL,
-	OPENING,
-	RECOGNITION,
-	REDEMPTION,
-	REFUND,
-	REFUND_REVERSAL,
-	RETURN,
-	ROUNDING,
-	SALE,
-	TRANSFER_IN,
-	TRANSFER_OUT,
-	UPGRADE,
-)
+from package_bundles.engine.figures import GIVEN_BACK, MOVEMENTS, TAKEN
 from package_bundles.ledger import closing
 from package_bundles.package_bundles.report.package_deferred_revenue.package_deferred_revenue import (
 	get_totals,
@@ -52,36 +36,9 @@ from package_bundles.package_bundles.report.package_report_filters import (
 	where_permitted,
 )
 
-# the movements of the period, in the schedule's order, the ledger events each one sums and,
-# where the figure takes only one direction of them, that direction of the deferred change
-# ("<": taken from deferred revenue, ">": given back to it). Reversing entries of an immutable
-# ledger carry their event and net out in the same figure, except breakage's (issue 21):
-# breakage recognized with use (the Proportional method) and at expiry (the true-up; all of
-# it under At expiry) are apart from breakage given back to deferred revenue, whatever gave
-# it back (a return, a later use that needs it, a refund, a cancel, an extension reversing a
-# true-up in a locked period); the re-booking of breakage given back (a cancelled return or
-# refund, on an immutable ledger) counts as breakage again.
-TAKEN, GIVEN_BACK = "<", ">"
-MOVEMENTS = (
-	("sold", (SALE,), None),
-	("redeemed", (REDEMPTION, ROUNDING), None),
-	("recognized_upon_purchase", (RECOGNITION, REFUND_REVERSAL), None),
-	("breakage_with_use", (BREAKAGE_WITH_USE, BREAKAGE_WITH_USE_REVERSAL), TAKEN),
-	("breakage_at_expiry", (BREAKAGE, BREAKAGE_REVERSAL), TAKEN),
-	(
-		"breakage_reversed",
-		(BREAKAGE, BREAKAGE_REVERSAL, BREAKAGE_WITH_USE, BREAKAGE_WITH_USE_REVERSAL),
-		GIVEN_BACK,
-	),
-	("refunded", (REFUND,), None),
-	("returned", (RETURN,), None),
-	("opening_imports", (OPENING,), None),
-	# after the sale (issue 20): deferred revenue that moved between customers' balances, and
-	# the unused value of exchanged balances credited toward the new packages' prices
-	("transferred_in", (TRANSFER_IN,), None),
-	("transferred_out", (TRANSFER_OUT,), None),
-	("credited_to_upgrades", (UPGRADE,), None),
-)
+# the movements of the period, in the schedule's order (package_bundles.engine.figures: the
+# events each sums and the direction of the deferred change it takes, one definition with the
+# month-end snapshots)
 FIGURES = ("opening", *(name for name, _events, _direction in MOVEMENTS), "closing")
 GROUP_FIELDS = {"Item Group": "item_group", "Prepaid Package": "prepaid_package"}
 
