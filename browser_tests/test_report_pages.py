@@ -16,9 +16,9 @@ COMPANY = "Package Practice Till"
 REPORT = "Package Deferred Revenue"
 
 
-def open_report(page, **filters):
+def open_report(page, report=REPORT, **filters):
 	query = "&".join(f"{key}={quote(str(value))}" for key, value in {"company": COMPANY, **filters}.items())
-	page.goto(f"{URL}/app/query-report/{quote(REPORT)}?{query}")
+	page.goto(f"{URL}/app/query-report/{quote(report)}?{query}")
 	# the company filter shows whatever the view (Group By hides for one customer)
 	page.wait_for_selector(".page-form [data-fieldname='company'] input", timeout=60_000)
 
@@ -40,6 +40,20 @@ def test_deferred_revenue_opens_on_a_summary_then_shows_the_reconciliation(page)
 	expect(summary).to_contain_text("Deferred Revenue in the General Ledger", timeout=30_000)
 	expect(summary).to_contain_text("Difference")
 	page.screenshot(path=f"{SHOTS}/deferred_revenue_summary.png", full_page=True)
+
+
+def test_roll_forward_shows_its_rows_then_the_gl_cards(page):
+	"""Issue 22: the roll-forward's rows come from the month-end snapshots; the GL cards, which read
+	every GL row of the deferred accounts, are asked for once the rows show, beside its own cards."""
+	open_report(page, report="Package Liability Roll-forward")
+	page.locator(".dt-scrollable .dt-row").first.wait_for(timeout=60_000)
+	expect(page.locator(".dt-scrollable")).to_contain_text("PKT Visits")
+	summary = page.locator(".report-summary")
+	expect(summary).to_contain_text("Opening Deferred", timeout=30_000)
+	expect(summary).to_contain_text("Closing Deferred")
+	expect(summary).to_contain_text("Deferred Revenue in the General Ledger", timeout=30_000)
+	expect(summary).to_contain_text("Difference")
+	page.screenshot(path=f"{SHOTS}/roll_forward_summary.png", full_page=True)
 
 
 def test_one_patient_shows_lines_at_once(page):

@@ -22,14 +22,12 @@ frappe.listview_settings["Package Ledger Closing"] = {
 					},
 				],
 				(values) =>
-					frappe
-						.xcall("package_bundles.api.closing.build_snapshots", values)
-						.then(() =>
-							frappe.show_alert({
-								message: __("The snapshots are being built in the background"),
-								indicator: "green",
-							})
-						),
+					frappe.xcall("package_bundles.api.closing.build_snapshots", values).then(() =>
+						frappe.show_alert({
+							message: __("The snapshots are being built in the background"),
+							indicator: "green",
+						})
+					),
 				__("Build Package Ledger Snapshots"),
 				__("Build")
 			);

@@ -51,6 +51,13 @@ frappe.query_reports["Package Liability Roll-forward"] = {
 				filters: { company: frappe.query_report.get_filter_value("company") },
 			}),
 		},
+		{
+			// the GL cards read every GL row of the deferred accounts: asked for once the rows show
+			fieldname: "reconcile_later",
+			fieldtype: "Check",
+			default: 1,
+			hidden: 1,
+		},
 	],
 	formatter(value, row, column, data, default_formatter) {
 		const group_column = ["item_group", "prepaid_package"].includes(column.fieldname);
@@ -67,6 +74,9 @@ frappe.query_reports["Package Liability Roll-forward"] = {
 		return data && data.is_total ? `<b>${formatted}</b>` : formatted;
 	},
 	onload(report) {
+		const refresh = report.refresh.bind(report);
+		report.refresh = (...args) =>
+			Promise.resolve(refresh(...args)).then(() => add_gl_cards(report));
 		// one delegated handler for every figure, bound once however often the report loads
 		report.page.wrapper.off("click.package_drilldown");
 		report.page.wrapper.on("click.package_drilldown", "a.package-drilldown", (event) => {
@@ -79,3 +89,21 @@ frappe.query_reports["Package Liability Roll-forward"] = {
 		});
 	},
 };
+
+// the GL balance of the deferred accounts at the period end and the difference, after the rows
+function add_gl_cards(report) {
+	const company = report.get_filter_value("company");
+	const summary = (report.raw_data && report.raw_data.report_summary) || [];
+	if (!company || !summary.length) return;
+	return frappe
+		.xcall(
+			"package_bundles.package_bundles.report.package_deferred_revenue.package_deferred_revenue.get_reconciliation",
+			{ company: company, as_of_date: report.get_filter_value("to_date") }
+		)
+		.then((cards) => {
+			// the first card is the deferred revenue in packages: the closing card shows it
+			if (!cards || cards.length < 2) return;
+			report.$summary.empty();
+			report.render_summary(summary.concat(cards.slice(1)));
+		});
+}
