@@ -244,34 +244,25 @@ def build_closing(company: str, period_end, commit: bool = True) -> dict:
 	period_end = getdate(period_end)
 	validate_period_end(period_end)
 	if commit:
-		frappe.db.commit()  # nosemgrep: a build is a transaction of its own, begun below
-		frappe.db.sql("set transaction isolation level read committed")
+		# the build's own transaction, READ COMMITTED (Frappe's commit begins the next transaction
+		# at once, so the level is set for the session and set back after)
+		isolation = frappe.db.sql("select @@session.tx_isolation")[0][0]
+		frappe.db.sql("set session transaction isolation level read committed")
+		frappe.db.commit()  # nosemgrep: a build is a transaction of its own
 	started = time.perf_counter()
 	try:
-		closing = claim_period(company, period_end)
-		previous = last_closing(company, add_days(period_end, -1))
-		Balance = DocType("Package Ledger Closing Balance")
-		frappe.qb.from_(Balance).delete().where(Balance.company == company).where(
-			Balance.period_end == period_end
-		).run()
-		for grain in GRAIN_KEYS:
-			insert_snapshot(company, period_end, previous, grain)
-		rows = frappe.db.count(
-			"Package Ledger Closing Balance", {"company": company, "period_end": period_end}
-		)
+		rows, previous = build_month_end(company, period_end)
 		seconds = time.perf_counter() - started
-		Closing = DocType("Package Ledger Closing")
-		frappe.qb.update(Closing).set(Closing.built_on, now_datetime()).set(
-			Closing.build_seconds, round(seconds, 1)
-		).set(Closing.closing_rows, rows).set(Closing.previous_period_end, previous).set(
-			Closing.carried_movements, 0
-		).set(Closing.modified, now()).where(Closing.name == closing).run()
 		if commit:
 			frappe.db.commit()  # nosemgrep: the build's own transaction
 	except Exception:
 		if commit:
 			frappe.db.rollback()
 		raise
+	finally:
+		if commit:
+			frappe.db.sql("set session tx_isolation = %s", isolation)
+			frappe.db.commit()  # nosemgrep: what follows runs at Frappe's usual level again
 	return {
 		"company": company,
 		"period_end": str(period_end),
@@ -279,6 +270,28 @@ def build_closing(company: str, period_end, commit: bool = True) -> dict:
 		"rows": rows,
 		"seconds": round(seconds, 2),
 	}
+
+
+def build_month_end(company: str, period_end) -> tuple[int, object]:
+	"""Claim the month end, replace its rows from the previous snapshot and the ledger, stamp it."""
+	started = time.perf_counter()
+	closing = claim_period(company, period_end)
+	previous = last_closing(company, add_days(period_end, -1))
+	Balance = DocType("Package Ledger Closing Balance")
+	frappe.qb.from_(Balance).delete().where(Balance.company == company).where(
+		Balance.period_end == period_end
+	).run()
+	for grain in GRAIN_KEYS:
+		insert_snapshot(company, period_end, previous, grain)
+	rows = frappe.db.count("Package Ledger Closing Balance", {"company": company, "period_end": period_end})
+	seconds = time.perf_counter() - started
+	Closing = DocType("Package Ledger Closing")
+	frappe.qb.update(Closing).set(Closing.built_on, now_datetime()).set(
+		Closing.build_seconds, round(seconds, 1)
+	).set(Closing.closing_rows, rows).set(Closing.previous_period_end, previous).set(
+		Closing.carried_movements, 0
+	).set(Closing.modified, now()).where(Closing.name == closing).run()
+	return rows, previous
 
 
 def validate_period_end(period_end) -> None:

@@ -318,3 +318,134 @@ class TestBuildSnapshotsOnDemand(PackageTestCase):
 		)
 		with self.assertRaises(PackageValidityError):
 			build_snapshots(COMPANY, day(0))
+
+
+class TestBuildAgainstBackDatedWrites(PackageTestCase):
+	"""Two connections: a month end's build and a ledger write dated inside it, in either order.
+
+	They run on a company of their own (its ledger rows and snapshots only), committed, then removed.
+	"""
+
+	def setUp(self):
+		super().setUp()
+		self.company = f"PKT Closing Race {frappe.generate_hash(length=6)}"
+		self.period_end = month_end(2)
+		package_ledger.make_entries([self.row(-10, 4, 540)])
+		frappe.db.commit()
+
+	def tearDown(self):
+		frappe.db.rollback()
+		for doctype in ("Package Ledger Entry", "Package Ledger Closing", "Package Ledger Closing Balance"):
+			frappe.db.delete(doctype, {"company": self.company})
+		frappe.db.commit()
+		super().tearDown()
+
+	def row(self, days_before_month_end: int, qty, amount) -> dict:
+		return {
+			"posting_date": add_days(self.period_end, days_before_month_end),
+			"company": self.company,
+			"customer": CUSTOMER,
+			"event": "Sale",
+			"item_group": "PKT Visits",
+			"prepaid_package": "Postpartum Care",
+			"item_code": VISIT,
+			"qty_change": qty,
+			"deferred_change": amount,
+			"revenue_change": 0,
+			"voucher_type": "Sales Invoice",
+			"voucher_no": f"RACE-{self.company}",
+			"is_reversal": 0,
+		}
+
+	def in_a_connection(self, work, errors: list):
+		import threading
+
+		site, sites_path = frappe.local.site, frappe.local.sites_path
+
+		def run():
+			frappe.init(site=site, sites_path=sites_path)
+			frappe.connect()
+			frappe.set_user("Administrator")
+			try:
+				work()
+			except Exception as error:
+				frappe.db.rollback()
+				errors.append(repr(error))
+			finally:
+				frappe.destroy()
+
+		thread = threading.Thread(target=run)
+		thread.start()
+		return thread
+
+	def snapshot(self) -> tuple:
+		frappe.db.rollback()  # see what the other connections committed
+		row = frappe.db.get_value(
+			"Package Ledger Closing Balance",
+			{"company": self.company, "period_end": self.period_end, "grain": "Customer"},
+			["qty_purchased", "allocated", "deferred"],
+		)
+		carried = frappe.db.get_value(
+			"Package Ledger Closing",
+			{"company": self.company, "period_end": self.period_end},
+			"carried_movements",
+		)
+		return tuple(flt(value) for value in row), carried
+
+	def test_a_write_during_a_build_waits_and_is_carried_into_it(self):
+		import threading
+		from unittest.mock import patch
+
+		claimed, go, written = threading.Event(), threading.Event(), threading.Event()
+		errors: list = []
+		claim = closing.claim_period
+
+		def claim_then_pause(company, period_end):
+			name = claim(company, period_end)
+			claimed.set()
+			go.wait(60)
+			return name
+
+		def write():
+			package_ledger.make_entries([self.row(-5, 1, 135)])  # the locking read waits for the build
+			written.set()
+			frappe.db.commit()
+
+		with patch.object(closing, "claim_period", claim_then_pause):
+			builder = self.in_a_connection(
+				lambda: closing.build_closing(self.company, self.period_end), errors
+			)
+			self.assertTrue(claimed.wait(60))
+			writer = self.in_a_connection(write, errors)
+			self.assertFalse(written.wait(3), "the back-dated write did not wait for the build")
+			go.set()
+			builder.join(120)
+			writer.join(120)
+		self.assertEqual(errors, [])
+		self.assertEqual(self.snapshot(), ((5.0, 675.0, 675.0), 1))
+
+	def test_a_build_waits_for_a_write_in_progress_and_reads_it(self):
+		import threading
+
+		written, go, built = threading.Event(), threading.Event(), threading.Event()
+		errors: list = []
+
+		def write():
+			package_ledger.make_entries([self.row(-5, 1, 135)])  # no month end yet: nothing to carry
+			written.set()
+			go.wait(60)
+			frappe.db.commit()
+
+		def build():
+			closing.build_closing(self.company, self.period_end)
+			built.set()
+
+		writer = self.in_a_connection(write, errors)
+		self.assertTrue(written.wait(60))
+		builder = self.in_a_connection(build, errors)
+		self.assertFalse(built.wait(3), "the build did not wait for the write in progress")
+		go.set()
+		writer.join(120)
+		builder.join(120)
+		self.assertEqual(errors, [])
+		self.assertEqual(self.snapshot(), ((5.0, 675.0, 675.0), 0))
