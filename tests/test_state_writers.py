@@ -29,6 +29,8 @@ STATE_FIELDS = {
 	"total_deferred",
 	"total_broken",
 	"total_refunded",
+	"units_purchased",
+	"units_remaining",
 	"breakage_date",
 	"breakage_journal_entry",
 	"recognition_journal_entry",

@@ -40,6 +40,8 @@ BALANCE_STATE_FIELDS = (
 	"total_deferred",
 	"total_broken",
 	"total_refunded",
+	"units_purchased",
+	"units_remaining",
 	"breakage_amount",
 	"breakage_date",
 	"breakage_journal_entry",
@@ -216,13 +218,19 @@ def write_balances(lines, states, statuses, links) -> None:
 		state = states[name]
 		total = totals.setdefault(
 			line.balance,
-			dict.fromkeys(("allocated", "recognized", "deferred", "broken", "refunded"), Decimal(0)),
+			dict.fromkeys(
+				("allocated", "recognized", "deferred", "broken", "refunded", "purchased", "remaining"),
+				Decimal(0),
+			),
 		)
 		total["allocated"] += Decimal(str(flt(line.allocated_amount)))
 		total["recognized"] += state.recognized
 		total["deferred"] += state.deferred
 		total["broken"] += state.broken
 		total["refunded"] += state.refunded
+		# the units, so the Package Balances summaries need not read the lines (issue 22)
+		total["purchased"] += Decimal(str(flt(line.qty_purchased)))
+		total["remaining"] += Decimal(str(line_values(state)["qty_remaining"]))
 		stored[line.balance] = line
 	for balance, total in totals.items():
 		link = links.get(balance, {})
@@ -233,6 +241,8 @@ def write_balances(lines, states, statuses, links) -> None:
 			"total_deferred": flt(total["deferred"]),
 			"total_broken": flt(total["broken"]),
 			"total_refunded": flt(total["refunded"]),
+			"units_purchased": flt(total["purchased"]),
+			"units_remaining": flt(total["remaining"]),
 			"breakage_amount": flt(total["broken"]),
 			"breakage_date": link.get("breakage_date"),
 			"breakage_journal_entry": link.get("breakage_journal_entry"),

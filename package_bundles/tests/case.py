@@ -150,6 +150,22 @@ def invariant_problems(company: str | None = None) -> list[str]:
 			and state.is_sold
 		):
 			problems.append(f"{line.balance} {line.item_code} units do not add up")
+	# issue 22: a balance's units are its lines' (the Package Balances summaries read them)
+	units: dict[str, list[float]] = {}
+	stored_units: dict[str, list[float]] = {}
+	for name, line in lines.items():
+		sums = units.setdefault(line.balance, [0.0, 0.0])
+		sums[0] += line.qty_purchased or 0
+		sums[1] += float(states[name].qty_remaining)
+		stored_units[line.balance] = [
+			round(line.stored_balance_units_purchased or 0, 6),
+			round(line.stored_balance_units_remaining or 0, 6),
+		]
+	for balance, (purchased, remaining) in units.items():
+		if stored_units[balance] != [round(purchased, 6), round(remaining, 6)]:
+			problems.append(
+				f"{balance} stored units {stored_units[balance]} != its lines' {[purchased, remaining]}"
+			)
 	for balance, status in statuses.items():
 		if stored_status.get(balance) != status:
 			problems.append(f"{balance} stored status {stored_status.get(balance)} != {status}")

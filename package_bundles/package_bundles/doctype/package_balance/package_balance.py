@@ -83,6 +83,8 @@ class PackageBalance(Document):
 		total_recognized: DF.Currency
 		total_refunded: DF.Currency
 		transferred_from: DF.Link | None
+		units_purchased: DF.Float
+		units_remaining: DF.Float
 		upgraded_from: DF.Link | None
 		upgraded_to: DF.Link | None
 	# end: auto-generated types
@@ -111,6 +113,18 @@ def write_balance(balance: PackageBalance):
 	return balance
 
 
+SUMMARY_INDEX = "package_balance_summary_index"
+SUMMARY_INDEX_FIELDS = (
+	"company",
+	"status",
+	"prepaid_package",
+	"customer",
+	"total_deferred",
+	"units_purchased",
+	"units_remaining",
+)
+
+
 def on_doctype_update():
 	frappe.db.add_index("Package Balance", ["customer", "company", "status"])
 	frappe.db.add_index("Package Balance", ["status", "expiry_date"])
@@ -119,3 +133,7 @@ def on_doctype_update():
 	frappe.db.add_index("Package Balance", ["company", "status"])
 	# the deferred accounts a company's packages were sold into (the GL reconciliation)
 	frappe.db.add_index("Package Balance", ["company", "deferred_revenue_account"])
+	# the Package Balances summaries read their figures from this index alone (issue 22)
+	frappe.db.add_index("Package Balance", list(SUMMARY_INDEX_FIELDS), SUMMARY_INDEX)
+	# the Proportional balances whose expected breakage a summary adds up
+	frappe.db.add_index("Package Balance", ["breakage_method", "company"])

@@ -15,6 +15,7 @@ from frappe.query_builder import DocType
 from frappe.query_builder.functions import Count, Sum
 from frappe.utils import flt
 
+from package_bundles.package_bundles.doctype.package_balance.package_balance import SUMMARY_INDEX
 from package_bundles.package_bundles.report.package_report_filters import (
 	apply_user_permissions,
 	company_currency,
@@ -140,15 +141,22 @@ def get_summary_columns(filters) -> list[dict]:
 
 
 def get_summary(filters, group_field: str) -> list[dict]:
-	"""Balances per package, customer or status: two grouped queries (balances, then their lines)."""
+	"""Balances per package, customer or status: one grouped query read from the summary index alone.
+
+	The units are the balances' own (units purchased and remaining, kept by the state writer with
+	their lines), so the lines are not read (issue 22: a million balances hold three million lines).
+	"""
 	Balance = DocType("Package Balance")
-	Item = DocType("Package Balance Item")
 	group = Balance[group_field]
+	query = frappe.qb.from_(Balance)
+	if not filters.customer:
+		query = query.force_index(SUMMARY_INDEX)
 	rows = apply_balance_filters(
-		frappe.qb.from_(Balance)
-		.select(
+		query.select(
 			group.as_("group_value"),
 			Count(Balance.name).as_("balances"),
+			Sum(Balance.units_purchased).as_("units_purchased"),
+			Sum(Balance.units_remaining).as_("units_remaining"),
 			Sum(Balance.total_deferred).as_("total_deferred"),
 		)
 		.groupby(group)
@@ -156,36 +164,18 @@ def get_summary(filters, group_field: str) -> list[dict]:
 		Balance,
 		filters,
 	).run(as_dict=True)
-	units = apply_balance_filters(
-		frappe.qb.from_(Item)
-		.join(Balance)
-		.on(Balance.name == Item.parent)
-		.select(
-			group.as_("group_value"),
-			Sum(Item.qty_purchased).as_("units_purchased"),
-			Sum(Item.qty_remaining).as_("units_remaining"),
-		)
-		.where(Item.parenttype == "Package Balance")
-		.groupby(group),
-		Balance,
-		filters,
-	).run(as_dict=True)
-	units_by_group = {row.group_value: row for row in units}
 	currency = company_currency(filters.company)
-	summary = []
-	for row in rows:
-		group_units = units_by_group.get(row.group_value) or {}
-		summary.append(
-			{
-				group_field: row.group_value,  # a status is translated by the report's formatter
-				"balances": row.balances,
-				"units_purchased": flt(group_units.get("units_purchased"), QTY_PRECISION),
-				"units_remaining": flt(group_units.get("units_remaining"), QTY_PRECISION),
-				"total_deferred": flt(row.total_deferred),
-				"currency": currency,
-			}
-		)
-	return summary
+	return [
+		{
+			group_field: row.group_value,  # a status is translated by the report's formatter
+			"balances": row.balances,
+			"units_purchased": flt(row.units_purchased, QTY_PRECISION),
+			"units_remaining": flt(row.units_remaining, QTY_PRECISION),
+			"total_deferred": flt(row.total_deferred),
+			"currency": currency,
+		}
+		for row in rows
+	]
 
 
 def get_balances(filters) -> list[dict]:
