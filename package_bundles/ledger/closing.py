@@ -29,7 +29,7 @@ import time
 import frappe
 from frappe import _
 from frappe.query_builder import Case, Criterion, DocType, Order
-from frappe.query_builder.functions import Max, Min, Sum
+from frappe.query_builder.functions import Count, Max, Min, Sum
 from frappe.utils import add_days, add_months, flt, get_last_day, getdate, now, now_datetime, nowdate
 from pypika.terms import Field
 
@@ -120,6 +120,8 @@ def summed(
 		frappe.throw(_("The package ledger's snapshots do not keep these groups"), PackageValidityError)
 	as_of = getdate(as_of)
 	period_end = last_closing(company, as_of)
+	if period_end and group_fields == ("customer",) and order_by and limit and customers is None:
+		return customer_page(company, as_of, period_end, names, order_by, limit, offset)
 
 	Entry = DocType("Package Ledger Entry")
 	movements = frappe.qb.from_(Entry)
@@ -178,6 +180,67 @@ def summed(
 		for name in names:
 			row[name] = flt(row[name])
 	return result
+
+
+def customer_page(company: str, as_of, period_end, names, order_by, limit: int, offset: int) -> list[dict]:
+	"""One page of customers ranked by deferred revenue (or by name): the cost of the page and the
+	movements since the month end, not of every customer.
+
+	The ranking reads, from the snapshot's indexes alone, the first ``offset + limit + T`` customers
+	in the page's order (T: the customers the movements after the month end touched), the touched
+	customers' snapshot figure, and the movements. A customer the movements did not touch keeps its
+	snapshot figure, so one beyond those first rows ranks after at least ``offset + limit`` untouched
+	ones: it cannot be on the page. The page's figures are then summed for its customers alone.
+	"""
+	column, direction = order_by
+	Entry = DocType("Package Ledger Entry")
+	Balance = DocType("Package Ledger Closing Balance")
+	movements = (
+		frappe.qb.from_(Entry)
+		.force_index(SUMMARY_INDEX)
+		.where(Entry.company == company)
+		.where(Entry.is_cancelled == 0)
+		.where(Entry.posting_date > period_end)
+		.where(Entry.posting_date <= as_of)
+	)
+	touched = movements.select(Entry.customer).distinct()
+	touched_count = frappe.qb.from_(touched.as_("touched")).select(Count("*")).run()[0][0]
+
+	def of_month_end(query):
+		return (
+			query.where(Balance.company == company)
+			.where(Balance.period_end == period_end)
+			.where(Balance.grain == CUSTOMER_GRAIN)
+		)
+
+	descending = direction == "desc"
+	first = of_month_end(frappe.qb.from_(Balance).select(Balance.customer, Balance.deferred))
+	if column == "deferred":
+		first = first.orderby(Balance.deferred, order=Order.desc if descending else Order.asc)
+	first = first.orderby(Balance.customer).limit(offset + limit + touched_count)
+	first = first.as_("ranked_first")
+	first = frappe.qb.from_(first).select(Field("customer", table=first), Field("deferred", table=first))
+	# the touched customers drive the look-up of their snapshot rows (a join: an IN would scan them all)
+	touched_list = touched.as_("touched")
+	touched_at_month_end = of_month_end(
+		frappe.qb.from_(touched_list)
+		.join(Balance)
+		.on(Balance.customer == Field("customer", table=touched_list))
+		.select(Balance.customer, Balance.deferred)
+	)
+	moved = movements.select(Entry.customer, Entry.deferred_change.as_("deferred"))
+	# a customer both among the first and touched is read once (UNION), its movements added (ALL)
+	candidates = (first.union(touched_at_month_end)).union_all(moved).as_("candidates")
+	deferred = Sum(Field("deferred", table=candidates))
+	customer = Field("customer", table=candidates)
+	ranking = frappe.qb.from_(candidates).select(customer).groupby(customer)
+	if column == "deferred":
+		ranking = ranking.orderby(deferred, order=Order.desc if descending else Order.asc)
+	page = ranking.orderby(customer).limit(limit).offset(offset).run(pluck=True)
+	if not page:
+		return []
+	rows = {row["customer"]: row for row in summed(company, as_of, ("customer",), names, customers=page)}
+	return [rows[name] for name in page if name in rows]
 
 
 def narrowed(query, Table, item_groups, prepaid_package, customers):

@@ -124,6 +124,25 @@ class TestPackageLedgerClosing(PackageTestCase):
 						got = without_zero_groups(got)
 					self.assertEqual(got, wanted)
 			self.assert_reports_agree(as_of)
+			self.assert_customer_pages(as_of, expected)
+
+	def assert_customer_pages(self, as_of, expected):
+		"""Pages of one customer, by deferred revenue (highest first, then name) and by name, walk the
+		customers in the order the whole ledger gives them."""
+		customers = {key[0]: figures for key, figures in without_zero_groups(expected["Customer"]).items()}
+		orders = {
+			("deferred", "desc"): sorted(customers, key=lambda name: (-customers[name]["deferred"], name)),
+			("customer", "asc"): sorted(customers),
+		}
+		for order_by, wanted in orders.items():
+			pages = [
+				row["customer"]
+				for offset in range(len(wanted) + 1)
+				for row in closing.summed(
+					COMPANY, as_of, ("customer",), order_by=order_by, limit=1, offset=offset
+				)
+			]
+			self.assertEqual(pages, wanted, f"as of {as_of}, by {order_by}")
 
 	def assert_reports_agree(self, as_of):
 		"""The reports read through the snapshots exactly what their own ledger queries sum."""

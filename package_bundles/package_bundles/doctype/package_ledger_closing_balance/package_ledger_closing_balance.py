@@ -56,14 +56,15 @@ class PackageLedgerClosingBalance(Document):
 
 
 def on_doctype_update():
-	# a summary reads one month end's rows of a grain; a customer's page, by customer or by deferred
+	# a summary reads one month end's rows of a grain; a page of customers ranks them by deferred
+	# revenue (highest first, then by name) or by name, from these indexes alone (issue 22)
 	frappe.db.add_index(
 		"Package Ledger Closing Balance",
-		["company", "period_end", "grain", "customer"],
-		"closing_grain_customer_index",
+		["company", "period_end", "grain", "customer", "deferred"],
+		"closing_customer_deferred_index",
 	)
 	frappe.db.add_index(
 		"Package Ledger Closing Balance",
-		["company", "period_end", "grain", "deferred"],
-		"closing_grain_deferred_index",
+		["company", "period_end", "grain", "deferred desc", "customer"],
+		"closing_deferred_rank_index",
 	)
