@@ -123,6 +123,17 @@ SUMMARY_INDEX_FIELDS = (
 	"units_purchased",
 	"units_remaining",
 )
+# the same figures in the order a summary by package groups them
+PACKAGE_SUMMARY_INDEX = "package_balance_package_summary_index"
+PACKAGE_SUMMARY_INDEX_FIELDS = (
+	"company",
+	"prepaid_package",
+	"status",
+	"customer",
+	"total_deferred",
+	"units_purchased",
+	"units_remaining",
+)
 
 
 def on_doctype_update():
@@ -135,5 +146,6 @@ def on_doctype_update():
 	frappe.db.add_index("Package Balance", ["company", "deferred_revenue_account"])
 	# the Package Balances summaries read their figures from this index alone (issue 22)
 	frappe.db.add_index("Package Balance", list(SUMMARY_INDEX_FIELDS), SUMMARY_INDEX)
+	frappe.db.add_index("Package Balance", list(PACKAGE_SUMMARY_INDEX_FIELDS), PACKAGE_SUMMARY_INDEX)
 	# the Proportional balances whose expected breakage a summary adds up
 	frappe.db.add_index("Package Balance", ["breakage_method", "company"])

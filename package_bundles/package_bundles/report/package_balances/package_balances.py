@@ -15,7 +15,10 @@ from frappe.query_builder import DocType
 from frappe.query_builder.functions import Count, Sum
 from frappe.utils import flt
 
-from package_bundles.package_bundles.doctype.package_balance.package_balance import SUMMARY_INDEX
+from package_bundles.package_bundles.doctype.package_balance.package_balance import (
+	PACKAGE_SUMMARY_INDEX,
+	SUMMARY_INDEX,
+)
 from package_bundles.package_bundles.report.package_report_filters import (
 	apply_user_permissions,
 	company_currency,
@@ -27,6 +30,8 @@ from package_bundles.package_bundles.report.package_report_filters import (
 )
 
 QTY_PRECISION = 6
+# the index each summary reads its figures from, in the order it groups them (issue 22)
+SUMMARY_INDEXES = {"status": SUMMARY_INDEX, "prepaid_package": PACKAGE_SUMMARY_INDEX}
 
 
 # a summary groups balances by these (Package Balance has no item group: its lines do)
@@ -149,8 +154,8 @@ def get_summary(filters, group_field: str) -> list[dict]:
 	Balance = DocType("Package Balance")
 	group = Balance[group_field]
 	query = frappe.qb.from_(Balance)
-	if not filters.customer:
-		query = query.force_index(SUMMARY_INDEX)
+	if group_field in SUMMARY_INDEXES and not filters.customer:
+		query = query.force_index(SUMMARY_INDEXES[group_field])
 	rows = apply_balance_filters(
 		query.select(
 			group.as_("group_value"),
