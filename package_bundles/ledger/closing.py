@@ -182,6 +182,27 @@ def summed(
 	return result
 
 
+def in_period(
+	company: str, from_date, to_date, group_field: str, names: tuple[str, ...], **narrowing
+) -> list[dict]:
+	"""Each group's figures moved in a period: as of its end less as of the day before it starts.
+
+	Each side is the last snapshot on or before it plus the movements after it. Returns a row per
+	group the period's end knows, with the figures at the end (``names``) and before the start
+	(``before_`` + name).
+	"""
+	at_end = summed(company, to_date, (group_field,), names, **narrowing)
+	before = {
+		row[group_field]: row
+		for row in summed(company, add_days(getdate(from_date), -1), (group_field,), names, **narrowing)
+	}
+	for row in at_end:
+		start = before.get(row[group_field]) or {}
+		for name in names:
+			row[f"before_{name}"] = flt(start.get(name))
+	return at_end
+
+
 def customer_page(company: str, as_of, period_end, names, order_by, limit: int, offset: int) -> list[dict]:
 	"""One page of customers ranked by deferred revenue (or by name): the cost of the page and the
 	movements since the month end, not of every customer.
@@ -409,6 +430,24 @@ def snapshot_name(company: str, period_end, grain: str, key: tuple) -> str:
 	return hashlib.md5("|".join(parts).encode()).hexdigest()
 
 
+def snapshot_columns(grain: str) -> tuple[str, ...]:
+	"""A snapshot row's columns, in the order the build and the carrying write them."""
+	return (
+		"name",
+		"creation",
+		"modified",
+		"owner",
+		"modified_by",
+		"docstatus",
+		"company",
+		"period_end",
+		"grain",
+		"currency",
+		*GRAIN_KEYS[grain],
+		*figure_names(),
+	)
+
+
 def insert_snapshot(company: str, period_end, previous, grain: str) -> None:
 	"""One grain's rows of the month end: the previous snapshot plus the ledger after it, summed in SQL."""
 	keys = GRAIN_KEYS[grain]
@@ -447,23 +486,7 @@ def insert_snapshot(company: str, period_end, previous, grain: str) -> None:
 	sql = select.get_sql().replace("%", "%%")
 	fixed = "%(now)s, %(now)s, %(user)s, %(user)s, 0, %(company)s, %(period_end)s, %(grain)s, %(currency)s"
 	sql = sql.replace("SELECT ", f"SELECT {snapshot_name_sql(grain)}, {fixed}, ", 1)
-	columns = ", ".join(
-		f"`{column}`"
-		for column in (
-			"name",
-			"creation",
-			"modified",
-			"owner",
-			"modified_by",
-			"docstatus",
-			"company",
-			"period_end",
-			"grain",
-			"currency",
-			*keys,
-			*names,
-		)
-	)
+	columns = ", ".join(f"`{column}`" for column in snapshot_columns(grain))
 	timestamp = now()
 	frappe.db.sql(
 		f"insert into `tabPackage Ledger Closing Balance` ({columns}) {sql}",
@@ -545,20 +568,7 @@ def carry(company: str, entries: list[dict], periods: list, sign: int) -> None:
 		]
 		if not values:
 			continue
-		columns = (
-			"name",
-			"creation",
-			"modified",
-			"owner",
-			"modified_by",
-			"docstatus",
-			"company",
-			"period_end",
-			"grain",
-			"currency",
-			*keys,
-			*names,
-		)
+		columns = snapshot_columns(grain)
 		placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
 		updates = ", ".join(f"`{name}` = `{name}` + values(`{name}`)" for name in names)
 		frappe.db.sql(

@@ -13,7 +13,7 @@ import frappe
 from frappe import _
 from frappe.query_builder import Case, DocType
 from frappe.query_builder.functions import Sum
-from frappe.utils import add_days, flt, get_first_day, getdate, today
+from frappe.utils import flt, get_first_day, getdate, today
 
 from package_bundles.engine.figures import EVENTS_BY_SOURCE, SOURCE_COLUMNS
 from package_bundles.ledger import closing
@@ -175,18 +175,12 @@ def summary_from_snapshots(filters, group_field: str) -> list[dict] | None:
 		"item_groups": item_group_subtree(filters.item_group) if filters.item_group else None,
 		"customers": customers,
 	}
-	at_end = closing.summed(filters.company, filters.to_date, (group_field,), names, **narrowing)
-	before = {
-		row[group_field]: row
-		for row in closing.summed(
-			filters.company, add_days(filters.from_date, -1), (group_field,), names, **narrowing
-		)
-	}
 	rows = []
-	for row in at_end:
-		start = before.get(row[group_field]) or {}
+	for row in closing.in_period(
+		filters.company, filters.from_date, filters.to_date, group_field, names, **narrowing
+	):
 		figures = {
-			field: flt(row[f"billed_{field}"]) - flt(start.get(f"billed_{field}"))
+			field: flt(row[f"billed_{field}"] - row[f"before_billed_{field}"])
 			if not filters.source or source == filters.source
 			else 0.0
 			for source, field in SOURCE_COLUMNS.items()

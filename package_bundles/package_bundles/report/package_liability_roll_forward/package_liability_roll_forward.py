@@ -19,7 +19,7 @@ import frappe
 from frappe import _
 from frappe.query_builder import Case, DocType
 from frappe.query_builder.functions import Sum
-from frappe.utils import add_days, cint, flt, get_first_day, getdate, today
+from frappe.utils import cint, flt, get_first_day, getdate, today
 
 from package_bundles.engine.figures import GIVEN_BACK, MOVEMENTS, TAKEN
 from package_bundles.ledger import closing
@@ -166,23 +166,17 @@ def figures_from_snapshots(filters, group_field: str) -> list[dict]:
 		"item_groups": item_group_subtree(filters.item_group) if filters.item_group else None,
 		"prepaid_package": filters.prepaid_package,
 	}
-	at_end = closing.summed(filters.company, filters.to_date, (group_field,), names, **narrowing)
-	before = {
-		row[group_field]: row
-		for row in closing.summed(
-			filters.company, add_days(filters.from_date, -1), (group_field,), names, **narrowing
-		)
-	}
 	results = []
-	for row in at_end:
-		start = before.get(row[group_field]) or {}
+	for row in closing.in_period(
+		filters.company, filters.from_date, filters.to_date, group_field, names, **narrowing
+	):
 		results.append(
 			frappe._dict(
 				{
 					"group_value": row[group_field],
-					"opening": flt(start.get("deferred")),
+					"opening": row["before_deferred"],
 					**{
-						name: flt(row[f"moved_{name}"]) - flt(start.get(f"moved_{name}"))
+						name: flt(row[f"moved_{name}"] - row[f"before_moved_{name}"])
 						for name, _events, _direction in MOVEMENTS
 					},
 					"closing": row["deferred"],
