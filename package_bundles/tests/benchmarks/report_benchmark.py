@@ -367,6 +367,10 @@ def compare(paths: list[str], out: str | None = None) -> None:
 	for path in paths:
 		with open(path) as handle:
 			runs.append(json.load(handle))
+	if len({outcome["label"] for outcome in runs}) < len(runs):
+		# runs of one size (the baseline, then the change): named by their files instead
+		for outcome, path in zip(runs, paths, strict=True):
+			outcome["label"] = os.path.splitext(os.path.basename(path))[0]
 	views = []
 	for outcome in runs:
 		for r in outcome.get("results") or []:
