@@ -68,6 +68,7 @@ BALANCES_PER_CUSTOMER = 4
 EXPIRED_EVERY = 10  # one balance in ten is past its expiry date
 DAYS_OF_HISTORY = 365
 CHUNK = 10_000  # balances made and inserted at a time (about 265,000 rows, 200 MB of Python dicts)
+MAX_BALANCES = 1_000_000
 INSERT_ROWS = 2000  # rows per INSERT statement (about 1 MB of SQL)
 SYNTHETIC_DOCTYPES = (
 	"Customer",
@@ -120,6 +121,8 @@ def run(
 	"""
 	run_started = time.perf_counter()
 	balances = int(balances)
+	if balances > MAX_BALANCES:
+		frappe.throw(f"At most {MAX_BALANCES:,} balances (their names have six digits)")
 	make_practice()
 	frappe.db.commit()  # the shared practice of the tests, as their setUpClass commits it
 	outcome = {
@@ -478,11 +481,13 @@ def time_snapshots(rebuild: bool = False) -> dict:
 	return {"built_now": len(built), "seconds": round(elapsed, 1), "months": months}
 
 
-def drop_snapshots() -> None:
-	"""The company's snapshots deleted (committed): to time every build again, or when the data grew."""
+def drop_snapshots(commit: bool = True) -> None:
+	"""The company's snapshots deleted: to time every build again, or when the data grows (without
+	``commit``, data that is rolled back: the snapshots come back with the rollback)."""
 	for doctype in ("Package Ledger Closing Balance", "Package Ledger Closing"):
 		frappe.db.delete(doctype, {"company": COMPANY})
-	frappe.db.commit()
+	if commit:
+		frappe.db.commit()
 
 
 def time_backdated_movement() -> dict:
@@ -624,7 +629,7 @@ def ensure_synthetic_data(balances: int, keep: bool) -> dict:
 		# the new rows are dated over the whole year, in months already closed: the snapshots would
 		# no longer equal the ledger (bulk inserts are not carried into them as make_entries are)
 		print("synthetic data grows: the company's month-end snapshots are dropped (build them again)")
-		drop_snapshots()
+		drop_snapshots(commit=keep)
 	print(f"synthetic data: {existing:,} balances kept, adding {balances - existing:,}", flush=True)
 	started = time.perf_counter()
 	make_synthetic_data(balances, first=existing, commit=keep)
@@ -640,8 +645,11 @@ def ensure_synthetic_data(balances: int, keep: bool) -> dict:
 
 
 def kept_balances() -> int:
-	"""How many benchmark balances exist: numbered from 0 without a gap (each chunk commits whole)."""
-	count = frappe.db.count("Package Balance", {"name": ["like", "PKB-BENCH-%"]})
+	"""How many benchmark balances exist: numbered from 0 without a gap (each chunk commits whole).
+
+	Six digits only: other benchmarks number their balances from 5,000,000 (expiry_benchmark).
+	"""
+	count = frappe.db.count("Package Balance", {"name": ["like", "PKB-BENCH-______"]})
 	if count and not frappe.db.exists("Package Balance", f"PKB-BENCH-{count - 1:06d}"):
 		frappe.throw(
 			f"The {count} kept benchmark balances are not numbered 0 to {count - 1}: drop them first"
