@@ -35,14 +35,16 @@ BATCH_SIZE = 100
 
 
 def enqueue_expiry(today=None) -> int:
-	"""Scheduler (daily): the balances to expire, in batches on the long queue.
+	"""Scheduler (daily): the balances to expire, in batches on the long queue, for as many workers as run.
 
-	A batch is committed when it ends; if a worker dies mid-batch its uncommitted part is
-	rolled back and picked up by the next run, and a balance already expired is left alone,
-	so nothing is posted twice. Returns the number of batches queued.
+	Each balance is committed on its own (expire_batch); if a worker dies mid-batch the balance
+	it was on is rolled back and, with the rest of its batch, picked up by the next run; a
+	balance already expired is left alone, so nothing is posted twice. Returns the number of
+	batches queued.
 	"""
 	today = getdate(today or nowdate())
 	batches = expiry_batches(balances_to_expire(today))
+	run = frappe.generate_hash(length=8)
 	for batch in batches:
 		frappe.enqueue(
 			"package_bundles.flows.expire.expire_batch",
@@ -50,9 +52,10 @@ def enqueue_expiry(today=None) -> int:
 			timeout=3600,
 			balances=batch,
 			today=str(today),
-			# the same batch is not queued twice while it waits (a re-run the same day)
-			job_id=f"package_expiry::{frappe.local.site}::{today}::{batch[0]}",
-			deduplicate=True,
+			# named per run: a run queued again the same day (after a worker died mid-batch, whose
+			# job RQ still counts as started) queues what is left; a balance two batches share is
+			# expired once, under its lock
+			job_id=f"package_expiry::{frappe.local.site}::{today}::{run}::{batch[0]}",
 		)
 	return len(batches)
 
@@ -74,7 +77,13 @@ def expire_balances(today=None, batch_size: int | None = None) -> dict:
 
 
 def expire_batch(balances: list[str], today) -> dict:
-	"""Each balance in its own savepoint: one failure is logged and skipped, the rest go on."""
+	"""Each balance in its own savepoint: one failure is logged and skipped, the rest go on.
+
+	In a background job each balance is committed on its own (issue 22): the locks it takes (its
+	lines, the Journal Entry naming series) are held for one balance, not for a batch, so several
+	workers share the job; a worker killed mid-batch leaves the balances it did not commit to the
+	next run, and one it did is not due any more.
+	"""
 	today = getdate(today)
 	outcome = {"expired": [], "failed": []}
 	for name in balances:
@@ -94,8 +103,8 @@ def expire_batch(balances: list[str], today) -> dict:
 			)
 			record_expiry_error(name, error, error_log)
 		frappe.db.release_savepoint(savepoint)
-	if not frappe.flags.in_test:
-		frappe.db.commit()  # nosemgrep: the batch is the unit of work of a background job
+		if not frappe.flags.in_test:
+			frappe.db.commit()  # nosemgrep: a balance is the unit of work of a background job
 	return outcome
 
 
