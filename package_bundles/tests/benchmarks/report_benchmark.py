@@ -227,12 +227,13 @@ def report_runs(modules: dict | None = None) -> list[tuple]:
 			billed_revenue,
 			{**period, **everything},
 		),
-		("Package Liability Roll-forward", "summary", roll_forward, period),
+		# as the page asks for it: the GL cards come after, from the reconciliation view above
+		("Package Liability Roll-forward", "summary", roll_forward, {**period, "reconcile_later": 1}),
 		(
 			"Package Liability Roll-forward by package",
 			"summary",
 			roll_forward,
-			{**period, "group_by": "Prepaid Package"},
+			{**period, "group_by": "Prepaid Package", "reconcile_later": 1},
 		),
 		("Package Balances", "summary", balances, {}),
 		("Package Balances by status", "summary", balances, {"group_by": "Status"}),
