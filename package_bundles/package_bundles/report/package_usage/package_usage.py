@@ -13,7 +13,10 @@ from frappe.query_builder import Case, DocType
 from frappe.query_builder.functions import Count, Sum
 from frappe.utils import flt, getdate
 
-from package_bundles.package_bundles.doctype.package_redemption.package_redemption import SUMMARY_INDEX
+from package_bundles.package_bundles.doctype.package_redemption.package_redemption import (
+	GROUPED_SUMMARY_INDEXES,
+	SUMMARY_INDEX,
+)
 from package_bundles.package_bundles.report.package_report_filters import (
 	apply_user_permissions,
 	company_currency,
@@ -133,7 +136,11 @@ def get_summary(filters, group_field: str) -> list[dict]:
 	live = Log.status != "Reversed"
 	query = frappe.qb.from_(Log)
 	if not (filters.get("item_code") or filters.get("prepaid_package")):
-		query = query.force_index(SUMMARY_INDEX)  # the figures from the index alone
+		# the figures from an index alone, in the group's order where one has it (it has no customer)
+		grouped = (
+			GROUPED_SUMMARY_INDEXES.get(group_field) if filters.get("permitted_customers") is None else None
+		)
+		query = query.force_index(grouped[0] if grouped else SUMMARY_INDEX)
 	query = (
 		query.select(
 			group.as_(group_field),
