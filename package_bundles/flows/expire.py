@@ -8,6 +8,8 @@ Package Manager may extend a balance; that undoes breakage already posted (cance
 reversed on the first open date if it lies in a locked period: ledger.posting.undo_entries).
 """
 
+import time
+
 import frappe
 from frappe import _
 from frappe.query_builder import DocType
@@ -19,7 +21,7 @@ from package_bundles.engine.state import BREAKAGE, CANCEL_EXTENSION, EXPIRY
 from package_bundles.exceptions import PackageValidityError
 from package_bundles.flows import freeze
 from package_bundles.ledger import package_ledger
-from package_bundles.ledger.journal_entries import first_open_date
+from package_bundles.ledger.journal_entries import first_open_date, naming_connection
 from package_bundles.ledger.posting import LedgerPosting, cancel_entries
 from package_bundles.package_bundles.doctype.package_settings.package_settings import get_settings
 
@@ -29,8 +31,8 @@ UPON_CONSUMPTION = "Upon Consumption"
 
 MAX_ERROR_LENGTH = 1000
 
-# balances per background job: each batch is committed on its own (small enough to hold few
-# row locks for long, and to keep what a transaction queues for after its commit short)
+# balances per background job, the share a worker takes at a time (each balance is committed on
+# its own: expire_batch); small enough that the last batches of a run end close together
 BATCH_SIZE = 100
 
 
@@ -77,35 +79,84 @@ def expire_balances(today=None, batch_size: int | None = None) -> dict:
 
 
 def expire_batch(balances: list[str], today) -> dict:
-	"""Each balance in its own savepoint: one failure is logged and skipped, the rest go on.
+	"""Each balance on its own: one failure is logged and skipped, the rest go on.
 
-	In a background job each balance is committed on its own (issue 22): the locks it takes (its
-	lines, the Journal Entry naming series) are held for one balance, not for a batch, so several
-	workers share the job; a worker killed mid-batch leaves the balances it did not commit to the
-	next run, and one it did is not due any more.
+	In a background job each balance is its own transaction, committed when it is done (issue 22):
+	the locks it takes (its lines and ledger rows) are held for one balance, and its Journal Entry
+	takes its number in a transaction of its own (journal_entries.name_apart), so the naming
+	series row is not held through the posting either; several workers then share the job. A
+	worker killed mid-batch leaves the balances it did not commit to the next run, and the ones it
+	did are not due any more. In tests (nothing is committed) each balance has a savepoint.
 	"""
 	today = getdate(today)
 	outcome = {"expired": [], "failed": []}
-	for name in balances:
+	if not commits_each_balance():
+		for name in balances:
+			expire_one(name, today, outcome)
+		return outcome
+	# whatever the caller left uncommitted goes first: it may hold the naming series row, which
+	# the naming connection would wait for
+	frappe.db.commit()  # nosemgrep: the job commits balance by balance
+	with naming_connection() as naming:
+		for name in balances:
+			expire_one(name, today, outcome, naming)
+			frappe.db.commit()  # nosemgrep: a balance is the unit of work of a background job
+	return outcome
+
+
+# a balance that hit a deadlock or a lock wait timeout is tried this many times more
+LOCK_RETRIES = 3
+
+
+def commits_each_balance() -> bool:
+	"""A background job (or a console) commits balance by balance; tests roll everything back."""
+	return not frappe.flags.in_test
+
+
+def expire_one(name: str, today, outcome: dict, naming=None) -> None:
+	"""One balance in a savepoint; after a deadlock or a lock wait timeout it is tried again."""
+	for attempt in range(LOCK_RETRIES + 1):
 		savepoint = f"expire_{frappe.generate_hash(length=8)}"
 		frappe.db.savepoint(savepoint)
 		try:
-			if expire_balance(name, today):
+			if expire_balance(name, today, naming=naming):
 				outcome["expired"].append(name)
 			clear_expiry_error(name)
+			frappe.db.release_savepoint(savepoint)
+			return
 		except Exception as error:
-			frappe.db.rollback(save_point=savepoint)
-			outcome["failed"].append(name)
-			error_log = frappe.log_error(
-				title=_("Could not expire package balance {0}").format(name),
-				reference_doctype="Package Balance",
-				reference_name=name,
-			)
-			record_expiry_error(name, error, error_log)
-		frappe.db.release_savepoint(savepoint)
-		if not frappe.flags.in_test:
-			frappe.db.commit()  # nosemgrep: a balance is the unit of work of a background job
-	return outcome
+			undo(savepoint)
+			if attempt < LOCK_RETRIES and is_lock_conflict(error):
+				time.sleep(0.05 * (attempt + 1))
+				continue
+			fail(name, error, outcome)
+			return
+
+
+def undo(savepoint: str) -> None:
+	"""Back to the savepoint; a deadlock has rolled back the whole transaction, savepoint and all."""
+	try:
+		frappe.db.rollback(save_point=savepoint)
+	except Exception:
+		frappe.db.rollback()
+
+
+def is_lock_conflict(error: Exception) -> bool:
+	"""A deadlock or a lock wait timeout (MariaDB's error number first in the error's args)."""
+	if not error.args:
+		return False
+	return frappe.db.is_deadlocked(error) or frappe.db.is_timedout(error)
+
+
+def fail(name: str, error: Exception, outcome: dict) -> None:
+	"""Nothing of the balance was posted: logged, noted on the balance, and left to the next run."""
+	outcome["failed"].append(name)
+	error_log = frappe.log_error(
+		title=_("Could not expire package balance {0}").format(name),
+		reference_doctype="Package Balance",
+		reference_name=name,
+	)
+	record_expiry_error(name, error, error_log)
 
 
 def record_expiry_error(name: str, error: Exception, error_log) -> None:
@@ -145,13 +196,14 @@ def balances_to_expire(today) -> list[str]:
 	)
 
 
-def expire_balance(name: str, today) -> bool:
+def expire_balance(name: str, today, naming=None) -> bool:
 	"""Mark the balance expired and book the breakage of what it still defers; twice posts nothing twice.
 
 	The expiry date is read from the balance's locked row, so an extension committed while the
-	job ran wins.
+	job ran wins; so does another worker that expired it meanwhile (two runs queued at once).
+	``naming``: the connection its Journal Entry takes its name on (expire_batch).
 	"""
-	posting = LedgerPosting("Package Balance", name, None, None, balances=[name])
+	posting = LedgerPosting("Package Balance", name, None, None, balances=[name], naming=naming)
 	locked = next(iter(posting.lines.values()), None)
 	if not locked or not locked.expiry_date or getdate(locked.expiry_date) >= getdate(today):
 		return False

@@ -6,6 +6,7 @@ uses what the balance captured from its purchase row (SPEC §3 State); the incom
 the invoice row that redeemed, or the balance line's own item income account.
 """
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import frappe
@@ -103,11 +104,13 @@ def post_journal_entry(
 	voucher_no: str | None = None,
 	package_balance: str | None = None,
 	is_opening: bool = False,
+	naming=None,
 ) -> str | None:
 	"""Submit a Journal Entry of balanced lines keyed by AccountKey; None when nothing moves.
 
 	``is_opening``: an Opening Entry (ERPNext's convention for balances brought in from
-	another system; its GL Entries are marked opening).
+	another system; its GL Entries are marked opening). ``naming``: a connection of
+	naming_connection() to take the entry's name on, apart from this transaction (name_apart).
 	"""
 	if not lines:
 		return None
@@ -139,11 +142,56 @@ def post_journal_entry(
 		journal_entry.append("accounts", row)
 	journal_entry.flags.ignore_permissions = True
 	journal_entry.flags.posted_by_package_bundles = True
+	if naming is not None:
+		name_apart(journal_entry, naming)
 	# inserted submitted: one save runs validate, before_submit and on_submit (the GL), without
 	# the second save (and its version) of insert() then submit()
 	journal_entry.docstatus = 1
 	journal_entry.insert()
 	return journal_entry.name
+
+
+@contextmanager
+def naming_connection():
+	"""A second connection to the site's database, for names taken apart (name_apart); closed after."""
+	from frappe.database import get_db
+
+	conf = frappe.local.conf
+	connection = get_db(
+		socket=conf.db_socket,
+		host=conf.db_host,
+		port=conf.db_port,
+		user=conf.db_name,
+		password=conf.db_password,
+		cur_db_name=conf.db_name,
+	)
+	try:
+		yield connection
+	finally:
+		connection.close()
+
+
+def name_apart(journal_entry, connection) -> None:
+	"""Name the Journal Entry from its naming series (or a naming rule) in a transaction of its own
+	on ``connection``, committed at once.
+
+	Frappe locks the series row (`tabSeries`, SELECT ... FOR UPDATE) until the transaction that
+	takes a number ends: taken inside a posting it is held through the entry's validation, its GL
+	and the package ledger, and every other posting of the site that names a Journal Entry waits
+	that long. Taken apart it is held for a moment, so the expiry job's workers post side by side
+	(issue 22). A posting rolled back after it leaves a gap in the numbering, as a deleted draft
+	does.
+	"""
+	main = frappe.local.db
+	frappe.local.db = connection
+	try:
+		journal_entry.set_new_name()
+		connection.commit()  # nosemgrep: the naming connection's own transaction, the series row alone
+	except Exception:
+		connection.rollback()
+		raise
+	finally:
+		frappe.local.db = main
 
 
 def default_dimensions(company: str) -> dict[str, str]:

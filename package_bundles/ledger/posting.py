@@ -61,8 +61,17 @@ BOOKED_BY_REVERSAL = {
 
 class LedgerPosting:
 	def __init__(
-		self, voucher_type: str, voucher_no: str, posting_date, company: str, balances=(), lock: bool = True
+		self,
+		voucher_type: str,
+		voucher_no: str,
+		posting_date,
+		company: str,
+		balances=(),
+		lock: bool = True,
+		naming=None,
 	):
+		"""``naming``: a connection of journal_entries.naming_connection() on which post_journal names
+		its Journal Entry, apart from this transaction (the expiry job's workers, issue 22)."""
 		self.voucher_type = voucher_type
 		self.voucher_no = voucher_no
 		self.posting_date = posting_date
@@ -78,6 +87,7 @@ class LedgerPosting:
 		self.journal_entry: str | None = None
 		# what an opening import posts against: the company's Temporary Opening account unless it chose one
 		self.opening_account: str | None = None
+		self.naming = naming
 
 	# --- lines -----------------------------------------------------------------------------------
 
@@ -196,6 +206,7 @@ class LedgerPosting:
 			voucher_no=None if package_balance else self.voucher_no,
 			package_balance=package_balance,
 			is_opening=is_opening,
+			naming=self.naming,
 		)
 		if self.journal_entry:
 			for entry in self.entries:

@@ -1,9 +1,11 @@
 # Copyright (c) 2026, package_bundles developers and contributors
 # For license information, please see license.txt
 
+from contextlib import nullcontext
 from unittest.mock import patch
 
 import frappe
+import pymysql
 from erpnext.accounts.doctype.sales_invoice.sales_invoice import make_sales_return
 from frappe.utils import add_days, getdate, nowdate
 
@@ -247,15 +249,59 @@ class TestExpiryJob(PackageTestCase):
 		self.assertEqual(frappe.db.count("Journal Entry"), journal_entries + 2)
 		self.assert_reconciled()
 
-	def test_each_batch_commits_outside_tests(self):
+	def test_a_lock_conflict_is_tried_again(self):
+		"""Issue 22: a deadlock or lock wait with another worker is no failure; the balance goes again."""
+		names = self.sell_expiring_balances(2)
+		original = expire.expire_balance
+		calls = []
+
+		def deadlocked_once(name, today, naming=None):
+			calls.append(name)
+			if calls.count(name) == 1:
+				raise pymysql.err.OperationalError(1213, "Deadlock found when trying to get lock")
+			return original(name, today, naming=naming)
+
+		errors = frappe.db.count("Error Log")
+		with patch.object(expire, "expire_balance", deadlocked_once):
+			outcome = expire.expire_batch(names, nowdate())
+		self.assertEqual(outcome, {"expired": names, "failed": []})
+		self.assertEqual(calls, [names[0], names[0], names[1], names[1]])
+		self.assertEqual(frappe.db.count("Error Log"), errors)
+		self.assertEqual(frappe.db.count("Journal Entry", {"package_balance": ["in", names]}), 2)
+
+	def test_a_lock_wait_that_lasts_is_a_failure_after_the_retries(self):
 		names = self.sell_expiring_balances(1)
+		calls = []
+
+		def always_waiting(name, today, naming=None):
+			calls.append(name)
+			raise pymysql.err.OperationalError(1205, "Lock wait timeout exceeded")
+
+		errors = frappe.db.count("Error Log")
+		with patch.object(expire, "expire_balance", always_waiting):
+			outcome = expire.expire_batch(names, nowdate())
+		self.assertEqual(outcome, {"expired": [], "failed": names})
+		self.assertEqual(len(calls), 1 + expire.LOCK_RETRIES)
+		self.assertEqual(frappe.db.count("Error Log"), errors + 1)
+		self.assertIn("Lock wait timeout", frappe.db.get_value("Package Balance", names[0], "expiry_error"))
+
+	def test_each_balance_commits_outside_tests(self):
+		"""Issue 22: a job's balance is its own transaction, so workers hold its locks for it alone."""
+		names = self.sell_expiring_balances(2)
 		frappe.flags.in_test = False
 		try:
-			with patch.object(frappe.db, "commit") as commit:
-				expire.expire_batch(names, nowdate())
+			with (
+				patch.object(frappe.db, "commit") as commit,
+				# the Journal Entries named in this transaction (a job names them on a connection of
+				# its own: test_expiry_workers), so that the test leaves nothing committed
+				patch.object(expire, "naming_connection", lambda: nullcontext(None)),
+			):
+				outcome = expire.expire_batch(names, nowdate())
 		finally:
 			frappe.flags.in_test = True
-		commit.assert_called_once()
+		self.assertEqual(sorted(outcome["expired"]), names)
+		# what the caller left uncommitted, then each balance
+		self.assertEqual(commit.call_count, 1 + len(names))
 
 
 def day(offset: int):
