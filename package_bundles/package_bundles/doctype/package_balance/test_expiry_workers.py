@@ -4,116 +4,165 @@
 """The expiry job on real RQ workers (issue 22): two ``bench worker`` processes share it.
 
 The balances are committed (synthetic, as the benchmark makes them, numbered apart), the job is
-queued on the long queue as the scheduler queues it, and ``bench worker --queue long --burst``
-processes run it against this site's Redis queue. Nothing may be posted twice: one breakage
-Journal Entry per balance, one Breakage ledger entry per line. A worker killed mid-run leaves
-its balance and the rest of its batch to the next run. What the tests committed is deleted.
+queued on the long queue as the scheduler queues it (flows.expire.enqueue_expiry), and two
+``bench worker --queue long --burst`` processes run it against this site, on a Redis queue of
+the test's own (tests.workers: a shared queue would hand them other sites' jobs, or jobs earlier
+tests left queued). Nothing may be posted twice: one submitted breakage Journal Entry per
+balance, one Breakage ledger entry per line, whichever worker and whichever run got there first.
+A worker killed mid-batch leaves every balance whole (posted or not at all), and the next run
+finishes them. What the tests committed is deleted.
 """
 
-import os
-import signal
-import subprocess
 import time
+from collections import Counter
+from contextlib import ExitStack
+from unittest.mock import patch
 
 import frappe
+from frappe.utils import now
 
 from package_bundles.flows import expire
+from package_bundles.tests import workers as rq_workers
 from package_bundles.tests.benchmarks import expiry_benchmark
 from package_bundles.tests.case import IGNORED_TEST_RECORDS, PackageTestCase
 
 test_ignore = IGNORED_TEST_RECORDS
 
-BALANCES = 120
+BALANCES = 300
+SMALL_BATCH = 25
 
 
 class TestExpiryOnWorkers(PackageTestCase):
 	def setUp(self):
 		super().setUp()
-		self.assertEqual(expire.balances_to_expire(frappe.utils.nowdate()), [], "the site has balances due")
+		frappe.db.commit()  # the settings the workers read (breakage on)
+		expiry_benchmark.check_site()  # no balance of the site's own due, no snapshot in the way
+		self.started = now()
 		self.names = expiry_benchmark.make_expiring_balances(BALANCES)
-		self.workers: list[subprocess.Popen] = []
+		self.lines = frappe.db.count("Package Balance Item", {"parent": ["in", self.names]})
+		self.stack = ExitStack()
+		self.queue_url = self.stack.enter_context(rq_workers.private_queue())
+		self.workers: list[rq_workers.Worker] = []
 
 	def tearDown(self):
 		for worker in self.workers:
-			if worker.poll() is None:
-				worker.kill()
-				worker.wait()
+			worker.close()
+		self.stack.close()  # the private queue emptied
 		expiry_benchmark.delete_round(self.names)
 		super().tearDown()
 
-	def start_worker(self) -> subprocess.Popen:
-		bench = os.path.abspath(os.path.join(frappe.local.sites_path, ".."))
-		worker = subprocess.Popen(
-			["bench", "worker", "--queue", "long", "--burst"],
-			cwd=bench,
-			stdout=subprocess.DEVNULL,
-			stderr=subprocess.DEVNULL,
-			# a worker under CI=1 runs its jobs as tests do (no commit of their own): not here
-			env={key: value for key, value in os.environ.items() if key != "CI"},
-			start_new_session=True,
-		)
+	def start_worker(self) -> rq_workers.Worker:
+		worker = rq_workers.start_worker(self.queue_url)
 		self.workers.append(worker)
 		return worker
 
-	def queue_the_job(self) -> int:
-		"""As the scheduler does: enqueued for real (a test's enqueue is not run in process)."""
+	def queue_the_job(self, batch_size: int | None = None) -> int:
+		"""As the scheduler does (or an on-demand run): real jobs on the queue, the data committed first."""
 		frappe.db.commit()
-		return expire.enqueue_expiry()
+		with patch.object(expire, "BATCH_SIZE", batch_size or expire.BATCH_SIZE):
+			return expire.enqueue_expiry()
 
 	def expired(self) -> int:
-		frappe.db.rollback()
+		frappe.db.rollback()  # see what the workers committed
 		return frappe.db.count("Package Balance", {"name": ["in", self.names], "status": "Expired"})
+
+	def wait_for(self, condition, seconds: int = 120) -> bool:
+		deadline = time.monotonic() + seconds
+		while not condition() and time.monotonic() < deadline:
+			time.sleep(0.2)
+		return condition()
+
+	def run_what_is_queued(self, workers: list[rq_workers.Worker]) -> None:
+		"""Wait for the workers; a job queued after they left (the queue was empty a moment) gets one more."""
+		for worker in workers:
+			self.assertEqual(worker.wait(timeout=300), 0, worker.output()[-3000:])
+		if rq_workers.jobs()["queued"]:
+			worker = self.start_worker()
+			self.assertEqual(worker.wait(timeout=300), 0, worker.output()[-3000:])
 
 	def assert_posted_once(self):
 		frappe.db.rollback()  # see what the workers committed
-		outcome = expiry_benchmark.posted(self.names)
 		self.assertEqual(
-			outcome,
+			expiry_benchmark.posted(self.names),
 			{
 				"expired": BALANCES,
 				"journal_entries": BALANCES,
+				"journal_entries_with_gl": BALANCES,
+				"gl_unbalanced": 0,
 				"balances_posted_twice": 0,
+				"lines": self.lines,
+				"lines_broken": self.lines,
 				"lines_broken_twice": 0,
 				"failed": 0,
 			},
 		)
+		self.assertEqual(frappe.db.count("Journal Entry", {"package_balance": ["in", self.names]}), BALANCES)
+		self.assertEqual(self.lock_errors(), [])
 
-	def wait_for(self, condition, seconds: int = 300):
-		deadline = time.monotonic() + seconds
-		while not condition() and time.monotonic() < deadline:
-			time.sleep(0.5)
-		return condition()
+	def lock_errors(self) -> list:
+		"""Error Logs since the test began of a deadlock, a lock wait, the expiry job or these balances."""
+		logs = frappe.get_all(
+			"Error Log",
+			filters={"creation": [">=", self.started]},
+			fields=["method", "error", "reference_name"],
+		)
+		return [
+			(log.method, (log.error or "").strip().splitlines()[-1:])
+			for log in logs
+			if "Deadlock" in (log.error or "")
+			or "Lock wait timeout" in (log.error or "")
+			or "expire" in (log.method or "").lower()
+			or log.reference_name in self.names
+		]
 
-	def test_two_workers_and_a_second_run_post_each_balance_once(self):
-		with_batches = expire.BATCH_SIZE
-		try:
-			expire.BATCH_SIZE = 20
-			self.assertEqual(self.queue_the_job(), BALANCES // 20)
-			first, second = self.start_worker(), self.start_worker()
-			# a second run queued while the first runs: what is left again, balances in two batches
-			self.assertTrue(self.wait_for(lambda: self.expired() >= BALANCES // 4))
-			self.queue_the_job()
-		finally:
-			expire.BATCH_SIZE = with_batches
-		first.wait(timeout=600)
-		second.wait(timeout=600)
-		self.start_worker().wait(timeout=600)  # whatever the second run queued after they left
+	def test_two_workers_and_three_runs_post_each_balance_once(self):
+		# the scheduler's run in one batch and an on-demand run in small ones, queued at once: one
+		# worker goes down the whole list while the other takes the same balances 25 at a time
+		self.assertEqual(self.queue_the_job(batch_size=BALANCES), 1)
+		self.assertEqual(self.queue_the_job(batch_size=SMALL_BATCH), BALANCES // SMALL_BATCH)
+		first, second = self.start_worker(), self.start_worker()
+		# and a third run while they work: it queues what is still due, some of it in their hands
+		self.assertTrue(self.wait_for(lambda: self.expired() >= BALANCES // 3), first.output()[-3000:])
+		self.assertGreater(self.queue_the_job(), 0)
+		self.run_what_is_queued([first, second])
 		self.assert_posted_once()
 
-	def test_a_worker_killed_mid_run_is_finished_by_the_next_run(self):
-		with_batches = expire.BATCH_SIZE
-		try:
-			expire.BATCH_SIZE = BALANCES  # one batch: the worker is killed in the middle of it
-			self.queue_the_job()
-		finally:
-			expire.BATCH_SIZE = with_batches
+		jobs = rq_workers.jobs()
+		self.assertEqual((jobs["failed"], jobs["started"], jobs["queued"]), ([], [], []))
+		results = [job.return_value() for job in jobs["finished"]]
+		# each balance expired by one job only, whichever got its lock first
+		expired_by_jobs = Counter(name for result in results for name in result["expired"])
+		self.assertEqual(set(expired_by_jobs), set(self.names))
+		self.assertEqual(set(expired_by_jobs.values()), {1})
+		self.assertEqual([name for result in results for name in result["failed"]], [])
+		# the two workers did share the list, at the same time
+		whole = next(job for job in jobs["finished"] if len(job.kwargs["kwargs"]["balances"]) == BALANCES)
+		others = [job for job in jobs["finished"] if job is not whole]
+		self.assertTrue(whole.return_value()["expired"])
+		self.assertTrue(any(job.return_value()["expired"] for job in others))
+		self.assertTrue(
+			any(job.started_at < whole.ended_at and whole.started_at < job.ended_at for job in others),
+			"no job ran beside the one of the whole list",
+		)
+		self.assertEqual(len({job.worker_name for job in jobs["finished"]}), 2)
+
+	def test_a_worker_killed_mid_batch_is_finished_by_the_next_run(self):
+		self.queue_the_job(batch_size=BALANCES)  # one batch: the worker is killed in the middle of it
 		worker = self.start_worker()
-		self.assertTrue(self.wait_for(lambda: self.expired() >= 10))
-		os.killpg(worker.pid, signal.SIGKILL)  # the work horse too: nothing may finish the batch
-		worker.wait()
-		left = BALANCES - self.expired()
-		self.assertGreater(left, 0, "the worker finished its batch before it was killed")
-		# the next run queues what is left; RQ still counts the killed job as started
-		self.queue_the_job()
-		self.start_worker().wait(timeout=600)
+		self.assertTrue(self.wait_for(lambda: self.expired() >= 20), worker.output()[-3000:])
+		worker.kill()  # the work horse too: nothing may finish the batch
+		done = self.expired()
+		self.assertLess(done, BALANCES, "the worker finished its batch before it was killed")
+		# each balance whole: expired with its Journal Entry and breakage, or untouched
+		outcome = expiry_benchmark.posted(self.names)
+		self.assertEqual(outcome["journal_entries"], done)
+		self.assertEqual(outcome["journal_entries_with_gl"], done)
+		self.assertEqual(outcome["lines_broken"], done * self.lines // BALANCES)
+		self.assertEqual((outcome["balances_posted_twice"], outcome["lines_broken_twice"]), (0, 0))
+		# RQ still counts the killed job as started: the next run must not wait for it
+		self.assertEqual(len(rq_workers.jobs()["started"]), 1)
+
+		self.assertEqual(self.queue_the_job(), -(-(BALANCES - done) // expire.BATCH_SIZE))
+		self.run_what_is_queued([self.start_worker(), self.start_worker()])
 		self.assert_posted_once()
+		self.assertEqual(rq_workers.jobs()["failed"], [])
