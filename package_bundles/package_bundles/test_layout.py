@@ -97,12 +97,18 @@ class TestLayout(PackageTestCase):
 		self.assertEqual(
 			[(job.name, job.method) for job in jobs],
 			[
+				# issue 22: the monthly job that builds the package ledger's month-end snapshots
+				(
+					"closing.enqueue_monthly_closings",
+					"package_bundles.ledger.closing.enqueue_monthly_closings",
+				),
 				("expire.enqueue_expiry", "package_bundles.flows.expire.enqueue_expiry"),
 				("remind.send_expiry_reminders", "package_bundles.flows.remind.send_expiry_reminders"),
 			],
 		)
 		# the daily job neither runs again today nor waits a day: its last run is kept, with its logs
-		self.assertEqual(str(jobs[0].last_execution), "2026-12-04 00:05:00")
+		expiry = next(job for job in jobs if job.name == "expire.enqueue_expiry")
+		self.assertEqual(str(expiry.last_execution), "2026-12-04 00:05:00")
 		self.assertEqual(
 			frappe.db.get_value("Scheduled Job Log", self.old_log, "scheduled_job_type"),
 			"expire.enqueue_expiry",
@@ -128,7 +134,7 @@ class TestLayout(PackageTestCase):
 			order_by="name asc",
 		)
 		self.assertEqual(after, before)
-		self.assertEqual(len(after), 2)
+		self.assertEqual(len(after), 3)  # expiry, reminders and (issue 22) the monthly snapshots
 
 	def install_old_layout_paths(self):
 		"""What a site installed before issue 19 holds: its jobs and cards under the old paths."""
