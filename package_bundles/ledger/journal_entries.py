@@ -161,7 +161,7 @@ def naming_connection():
 		socket=conf.db_socket,
 		host=conf.db_host,
 		port=conf.db_port,
-		user=conf.db_name,
+		user=conf.get("db_user") or conf.db_name,  # a site may name its user apart (db_user, later Frappe)
 		password=conf.db_password,
 		cur_db_name=conf.db_name,
 	)
